@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * floors.c - the physical floors every mechanism is compared against, in
+ * the same binary and run: cache-line and futex ping-pong, a raw SPSC ring,
+ * an indirect call, an uncontended mutex, an uncontended CAS, membarrier.
+ *
+ * Cross-cpu floors run the benchmark thread on bench_cpu[0] and a partner
+ * on bench_cpu[1]; the partner is created and pinned before the timed loop
+ * and joined after it, and every result is checked or kept alive.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "lwkt/arch.h"
+
+/* ---------------------------------------------------------------------- */
+/* roundtrip/floor_cacheline: one line, two writers taking turns.
+ *
+ * pp_line holds a sequence number: the benchmark thread writes odd values,
+ * the partner answers with the next even one.  Each store is a release and
+ * each poll an acquire, so a turn carries exactly one line transfer each
+ * way.  pp_stop sits on its own line: it is read-only until the end.
+ */
+struct pp_line {
+	_Alignas(LWKT_CACHELINE) _Atomic uint64_t pp_line;
+	_Alignas(LWKT_CACHELINE) _Atomic int pp_stop;
+};
+
+static void *
+pp_partner(void *p)
+{
+	struct pp_line *pp = p;
+	uint64_t expect = 1;
+
+	for (;;) {
+		/* acquire: pairs with the benchmark thread's release store. */
+		uint64_t v = atomic_load_explicit(&pp->pp_line,
+						  memory_order_acquire);
+		if (v == expect) {
+			atomic_store_explicit(&pp->pp_line, v + 1,
+					      memory_order_release);
+			expect += 2;
+		} else if (atomic_load_explicit(&pp->pp_stop,
+						memory_order_relaxed)) {
+			break;
+		} else {
+			lwkt_cpu_relax();
+		}
+	}
+	return NULL;
+}
+
+static void
+bm_floor_cacheline(gbench_state *st)
+{
+	static struct pp_line pp;
+	struct bench_thread t;
+
+	if (!bench_need_two_cpus(st))
+		return;
+	atomic_store(&pp.pp_line, 0);
+	atomic_store(&pp.pp_stop, 0);
+	if (bench_thread_start(&t, bench_cpu[1], pp_partner, &pp) != 0) {
+		gbench_skip_with_error(st, "pthread_create failed");
+		return;
+	}
+	uint64_t seq = 0;
+	GBENCH_LOOP(st) {
+		atomic_store_explicit(&pp.pp_line, seq + 1,
+				      memory_order_release);
+		while (atomic_load_explicit(&pp.pp_line,
+					    memory_order_acquire) != seq + 2)
+			lwkt_cpu_relax();
+		seq += 2;
+	}
+	atomic_store(&pp.pp_stop, 1);
+	if (bench_thread_join(&t) != 0)
+		gbench_skip_with_error(st, "cannot pin the partner thread");
+	else if (seq != 2 * (uint64_t)gbench_iterations_done(st))
+		gbench_skip_with_error(st, "lost a round trip");
+}
+GBENCH_REGISTER(bm_floor_cacheline, "roundtrip/floor_cacheline",
+		gbench_use_real_time(f))
+
+/* ---------------------------------------------------------------------- */
+/* roundtrip/floor_futex: each side sleeps in FUTEX_WAIT until woken.
+ *
+ * fx_ping (benchmark -> partner) and fx_pong (partner -> benchmark) carry
+ * 32-bit sequence numbers.  A waiter passes the value it last saw to
+ * FUTEX_WAIT, so a store+wake that lands first makes the wait return at
+ * once (the kernel re-checks the word under its hash-bucket lock): no lost
+ * wake-up.  Stop: set fx_stop, bump fx_ping, wake.
+ */
+struct fx_pair {
+	_Alignas(LWKT_CACHELINE) _Atomic uint32_t fx_ping;
+	_Alignas(LWKT_CACHELINE) _Atomic uint32_t fx_pong;
+	_Alignas(LWKT_CACHELINE) _Atomic int fx_stop;
+};
+
+static long
+futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, (uint32_t *)uaddr, op, val, NULL, NULL, 0);
+}
+
+static void *
+fx_partner(void *p)
+{
+	struct fx_pair *fx = p;
+	uint32_t expect = 1;
+
+	for (;;) {
+		uint32_t v = atomic_load_explicit(&fx->fx_ping,
+						  memory_order_acquire);
+		if (atomic_load_explicit(&fx->fx_stop, memory_order_acquire))
+			break;
+		if (v != expect) {
+			futex(&fx->fx_ping, FUTEX_WAIT_PRIVATE, v);
+			continue;
+		}
+		atomic_store_explicit(&fx->fx_pong, expect,
+				      memory_order_release);
+		futex(&fx->fx_pong, FUTEX_WAKE_PRIVATE, 1);
+		expect++;
+	}
+	return NULL;
+}
+
+static void
+bm_floor_futex(gbench_state *st)
+{
+	static struct fx_pair fx;
+	struct bench_thread t;
+
+	if (!bench_need_two_cpus(st))
+		return;
+	atomic_store(&fx.fx_ping, 0);
+	atomic_store(&fx.fx_pong, 0);
+	atomic_store(&fx.fx_stop, 0);
+	if (bench_thread_start(&t, bench_cpu[1], fx_partner, &fx) != 0) {
+		gbench_skip_with_error(st, "pthread_create failed");
+		return;
+	}
+	uint32_t seq = 0;
+	GBENCH_LOOP(st) {
+		seq++;
+		atomic_store_explicit(&fx.fx_ping, seq, memory_order_release);
+		futex(&fx.fx_ping, FUTEX_WAKE_PRIVATE, 1);
+		uint32_t v;
+		while ((v = atomic_load_explicit(&fx.fx_pong,
+						 memory_order_acquire)) != seq)
+			futex(&fx.fx_pong, FUTEX_WAIT_PRIVATE, v);
+	}
+	atomic_store_explicit(&fx.fx_stop, 1, memory_order_release);
+	atomic_fetch_add_explicit(&fx.fx_ping, 1, memory_order_release);
+	futex(&fx.fx_ping, FUTEX_WAKE_PRIVATE, 1);
+	if (bench_thread_join(&t) != 0)
+		gbench_skip_with_error(st, "cannot pin the partner thread");
+	else if (seq != (uint32_t)gbench_iterations_done(st))
+		gbench_skip_with_error(st, "lost a round trip");
+}
+GBENCH_REGISTER(bm_floor_futex, "roundtrip/floor_futex",
+		gbench_use_real_time(f))
+
+/* ---------------------------------------------------------------------- */
+/* stream/floor_spsc: a raw single-producer single-consumer ring.
+ *
+ * sp_head is written by the producer only, sp_tail by the consumer only,
+ * each on its own cache line with that side's cached copy of the other
+ * index (so a side re-reads the shared index only when the ring looks full
+ * or empty).  Indices run free; fill = head - tail.  The producer's release
+ * store of sp_head publishes the slot; the consumer's acquire load pairs
+ * with it.  The consumer's release store of sp_tail frees slots; the
+ * producer's acquire load pairs with it.
+ */
+#define SPSC_SIZE 1024u
+struct spsc {
+	_Alignas(LWKT_CACHELINE) _Atomic uint64_t sp_head;	/* producer */
+	uint64_t sp_tail_cache;					/* producer */
+	_Alignas(LWKT_CACHELINE) _Atomic uint64_t sp_tail;	/* consumer */
+	uint64_t sp_head_cache;					/* consumer */
+	uint64_t sp_sum;					/* consumer */
+	_Alignas(LWKT_CACHELINE) _Atomic int sp_stop;
+	_Alignas(LWKT_CACHELINE) uint64_t sp_slot[SPSC_SIZE];
+};
+
+static void *
+spsc_consumer(void *p)
+{
+	struct spsc *q = p;
+	uint64_t tail = atomic_load_explicit(&q->sp_tail, memory_order_relaxed);
+	uint64_t sum = 0;
+
+	for (;;) {
+		if (tail == q->sp_head_cache) {
+			q->sp_head_cache = atomic_load_explicit(
+			    &q->sp_head, memory_order_acquire);
+			if (tail == q->sp_head_cache) {
+				/* stop is set after the last push, so an
+				 * empty ring seen after stop is final. */
+				if (atomic_load_explicit(&q->sp_stop,
+							 memory_order_acquire)) {
+					q->sp_head_cache = atomic_load_explicit(
+					    &q->sp_head, memory_order_acquire);
+					if (tail == q->sp_head_cache)
+						break;
+					continue;
+				}
+				lwkt_cpu_relax();
+				continue;
+			}
+		}
+		sum += q->sp_slot[tail & (SPSC_SIZE - 1)];
+		tail++;
+		atomic_store_explicit(&q->sp_tail, tail, memory_order_release);
+	}
+	q->sp_sum = sum;
+	return NULL;
+}
+
+static void
+bm_floor_spsc(gbench_state *st)
+{
+	static struct spsc q;
+	struct bench_thread t;
+
+	if (!bench_need_two_cpus(st))
+		return;
+	memset(&q, 0, sizeof q);
+	if (bench_thread_start(&t, bench_cpu[1], spsc_consumer, &q) != 0) {
+		gbench_skip_with_error(st, "pthread_create failed");
+		return;
+	}
+	uint64_t head = 0, expect = 0;
+	GBENCH_LOOP(st) {
+		if (head - q.sp_tail_cache == SPSC_SIZE) {
+			do {
+				q.sp_tail_cache = atomic_load_explicit(
+				    &q.sp_tail, memory_order_acquire);
+			} while (head - q.sp_tail_cache == SPSC_SIZE &&
+				 (lwkt_cpu_relax(), 1));
+		}
+		q.sp_slot[head & (SPSC_SIZE - 1)] = head;
+		expect += head;
+		head++;
+		atomic_store_explicit(&q.sp_head, head, memory_order_release);
+	}
+	atomic_store_explicit(&q.sp_stop, 1, memory_order_release);
+	if (bench_thread_join(&t) != 0) {
+		gbench_skip_with_error(st, "cannot pin the consumer thread");
+		return;
+	}
+	if (q.sp_sum != expect || head != (uint64_t)gbench_iterations_done(st)) {
+		gbench_skip_with_error(st, "consumer checksum mismatch");
+		return;
+	}
+	gbench_set_items_processed(st, (int64_t)head);
+}
+GBENCH_REGISTER(bm_floor_spsc, "stream/floor_spsc", gbench_use_real_time(f))
+
+/* ---------------------------------------------------------------------- */
+/* call/floor_indirect: one call through a function pointer the compiler
+ * cannot see through (the pointer is laundered through an asm each
+ * iteration, the callee is noinline, the result is kept). */
+__attribute__((noinline)) static uint64_t
+floor_callee(uint64_t x)
+{
+	__asm__ volatile("");
+	return x + 1;
+}
+
+static void
+bm_floor_indirect(gbench_state *st)
+{
+	uint64_t (*fn)(uint64_t) = floor_callee;
+	uint64_t acc = (uint64_t)gbench_max_iterations(st);
+	GBENCH_LOOP(st) {
+		__asm__ volatile("" : "+r"(fn));
+		acc = fn(acc);
+	}
+	GBENCH_KEEP(acc);
+}
+GBENCH_REGISTER(bm_floor_indirect, "call/floor_indirect")
+
+/* lock/floor_pthread_mutex: uncontended lock + unlock. */
+static void
+bm_floor_mutex(gbench_state *st)
+{
+	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t counter;
+	GBENCH_LOOP(st) {
+		pthread_mutex_lock(&m);
+		counter++;
+		pthread_mutex_unlock(&m);
+	}
+	gbench_escape(&counter);
+}
+GBENCH_REGISTER(bm_floor_mutex, "lock/floor_pthread_mutex")
+
+/* atomic/floor_cas: one successful, uncontended seq_cst compare-and-swap. */
+static void
+bm_floor_cas(gbench_state *st)
+{
+	static _Atomic uint64_t word;
+	uint64_t seen = atomic_load(&word);
+	GBENCH_LOOP(st) {
+		/* Succeeds every time: nobody else writes `word`. */
+		atomic_compare_exchange_strong(&word, &seen, seen + 1);
+		seen++;
+	}
+	GBENCH_KEEP(seen);
+	if (atomic_load(&word) != seen)
+		gbench_skip_with_error(st, "CAS failed uncontended");
+}
+GBENCH_REGISTER(bm_floor_cas, "atomic/floor_cas")
+
+/* ---------------------------------------------------------------------- */
+/* fence/floor_membarrier/peer:{idle,spinning}: one
+ * MEMBARRIER_CMD_PRIVATE_EXPEDITED.  Its cost depends on whether another
+ * thread of the process is running (the kernel IPIs its cpu) or asleep, so
+ * both are measured: peer:1 keeps a thread spinning on bench_cpu[1]. */
+static int
+membarrier(int cmd, unsigned flags)
+{
+	return (int)syscall(__NR_membarrier, cmd, flags, 0);
+}
+
+static _Atomic int mb_stop;
+
+static void *
+mb_spinner(void *p)
+{
+	(void)p;
+	while (!atomic_load_explicit(&mb_stop, memory_order_relaxed))
+		lwkt_cpu_relax();
+	return NULL;
+}
+
+static void
+bm_floor_membarrier(gbench_state *st)
+{
+	int q = membarrier(MEMBARRIER_CMD_QUERY, 0);
+	if (q < 0 || !(q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) ||
+	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) != 0) {
+		gbench_skip_with_error(st, "membarrier PRIVATE_EXPEDITED is not "
+				       "available on this kernel");
+		return;
+	}
+	bool peer = gbench_range_x(st, 0) != 0;
+	struct bench_thread t;
+	if (peer) {
+		if (!bench_need_two_cpus(st))
+			return;
+		atomic_store(&mb_stop, 0);
+		if (bench_thread_start(&t, bench_cpu[1], mb_spinner, NULL)) {
+			gbench_skip_with_error(st, "pthread_create failed");
+			return;
+		}
+	}
+	int fails = 0;
+	GBENCH_LOOP(st) {
+		fails += membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) != 0;
+	}
+	if (peer) {
+		atomic_store(&mb_stop, 1);
+		bench_thread_join(&t);
+	}
+	if (fails)
+		gbench_skip_with_error(st, "membarrier failed during the run");
+}
+GBENCH_REGISTER(bm_floor_membarrier, "fence/floor_membarrier",
+		gbench_arg_name(f, "peer_spinning"), gbench_arg(f, 0),
+		gbench_arg(f, 1), gbench_use_real_time(f))

@@ -1,0 +1,29 @@
+# liblwkt: the runtime.  Sources: lwkt/src/*.c; tests: lwkt/tests/test_*.c.
+LWKT_VERSION := 0.1.0
+LWKT_PC_REQUIRES := hwloc
+LWKT_PC_LIBS := -llwkt -lboost_context -ldl -pthread
+LWKT_SRCS := $(wildcard lwkt/src/*.c)
+LWKT_OBJS := $(LWKT_SRCS:%.c=$(B)/%.o)
+LWKT_LIBS := $(call pc_libs,hwloc) -lboost_context -ldl
+
+$(B)/liblwkt.a: $(LWKT_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/liblwkt.so: $(LWKT_OBJS)
+	$(CC) -shared -Wl,-soname,liblwkt.so.0 $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
+
+ALL_TARGETS += $(B)/liblwkt.a $(B)/liblwkt.so
+INSTALL_LIB += $(B)/liblwkt.a $(B)/liblwkt.so
+
+# Tests: one Check binary per file.
+TEST_CFLAGS := $(call pc_cflags,check) -Ilwkt/tests
+TEST_LIBS := $(call pc_libs,check)
+LWKT_TEST_SRCS := $(wildcard lwkt/tests/test_*.c)
+LWKT_TEST_BINS := $(LWKT_TEST_SRCS:lwkt/tests/%.c=$(B)/tests/lwkt_%)
+TEST_BINS += $(LWKT_TEST_BINS)
+
+$(B)/lwkt/tests/%.o: MOD_CFLAGS = $(TEST_CFLAGS)
+$(B)/tests/lwkt_%: $(B)/lwkt/tests/%.o $(B)/liblwkt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LWKT_LIBS)
