@@ -27,3 +27,6 @@ $(B)/lwkt/tests/%.o: MOD_CFLAGS = $(TEST_CFLAGS)
 $(B)/tests/lwkt_%: $(B)/lwkt/tests/%.o $(B)/liblwkt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LWKT_LIBS)
+
+# The Promela model of the idle/wake protocol (model checking in make check).
+-include lwkt/model/model.mk

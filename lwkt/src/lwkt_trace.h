@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lwkt_trace.h - the runtime's trace sites (private).
+ *
+ * Every costly step of the runtime calls LWKT_TRACE(event, args...).  The
+ * event list below is the schema shared with trace/ (the LTTng-UST
+ * provider, loaded only when tracing) and viz/ (which joins send ->
+ * dispatch -> reply across cpus by these ids).  Ids:
+ *   cpu      lwkt cpu index (0..ncpus-1), not the host PU number
+ *   tid      lwkt thread id (unique per runtime, 0 = the cpu's idle/sched)
+ *   ipi_id   per (src,dst) ring sequence number: (src, dst, ipi_id) unique
+ *   msg_id   runtime-wide message sequence number, set at send
+ *   port_id  runtime-wide port sequence number, set at port init
+ *   tok      the token's address
+ *
+ *   ipi_send(src, dst, ipi_id, func)        ring write done
+ *   ipi_recv(src, dst, ipi_id, func)        target starts the callback
+ *   ipi_done(src, dst, ipi_id)              callback returned
+ *   ipi_ring_full(src, dst, fill)           sender found the ring full
+ *   ipi_wake(src, dst, mode)                mode 0 futex, 1 signal
+ *   idle_enter(cpu)  idle_sleep(cpu)  idle_exit(cpu)
+ *   thread_create(cpu, tid, name)           name: the thread's name
+ *   thread_switch(cpu, from_tid, to_tid)
+ *   thread_exit(cpu, tid)
+ *   crit_enter(cpu, tid)  crit_exit(cpu, tid)   outermost level only
+ *   msg_send(msg_id, port_id, src, dst, tid, flags)
+ *   msg_dispatch(msg_id, port_id, cpu, tid)
+ *   msg_reply(msg_id, port_id, src, dst, tid, error)  src: replier cpu,
+ *                                            dst: the reply port's cpu
+ *   msg_wait_begin(msg_id, cpu, tid)  msg_wait_end(msg_id, cpu, tid)
+ *   token_request(tok, cpu, tid)  token_transfer(tok, from_cpu, to_cpu)
+ *   token_acquire(tok, cpu, tid)  token_release(tok, cpu, tid)
+ *
+ * Until the provider is wired in (trace/), LWKT_TRACE compiles to nothing
+ * but still type-checks nothing: keep the argument lists as above.
+ */
+#ifndef LWKT_SRC_TRACE_H
+#define LWKT_SRC_TRACE_H
+
+#define LWKT_TRACE(event, ...) do { } while (0)
+
+#endif /* LWKT_SRC_TRACE_H */
