@@ -1,0 +1,63 @@
+# trace/: the LTTng-UST provider `lwkt` (its own shared object, loaded only
+# when tracing), the record script, a sample program, overhead benchmarks
+# and the trace round-trip checks.  See trace/README.md.
+
+TRACE_TP_LIB := $(B)/liblwkt-tp.so
+TRACE_SAMPLE := $(B)/trace/lwkt-trace-sample
+LTTNG_UST_CFLAGS := $(call pc_cflags,lttng-ust)
+
+# The probes: -llttng-ust only here, never in liblwkt.
+$(B)/trace/%.o: MOD_CFLAGS = $(LTTNG_UST_CFLAGS) -Itrace
+$(B)/trace/lwkt_tp.o: trace/lwkt_tp.h
+$(TRACE_TP_LIB): $(B)/trace/lwkt_tp.o
+	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,lttng-ust)
+
+$(TRACE_SAMPLE): $(B)/trace/lwkt_trace_sample.o $(B)/liblwkt.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
+
+ALL_TARGETS += $(TRACE_TP_LIB) $(TRACE_SAMPLE)
+INSTALL_LIB += $(TRACE_TP_LIB)
+INSTALL_BIN += trace/lwkt-record
+
+# Overhead benchmarks in lwkt-bench.
+BENCH_OBJS += $(B)/trace/bench_trace.o
+# bench/module.mk's rule expanded its prerequisites before this line.
+$(B)/lwkt-bench: $(B)/trace/bench_trace.o
+
+# Check tests (per build): the provider unloaded and loaded without session.
+TRACE_TEST_SRCS := $(wildcard trace/tests/test_*.c)
+TRACE_TEST_BINS := $(TRACE_TEST_SRCS:trace/tests/%.c=$(B)/tests/trace_%)
+TEST_BINS += $(TRACE_TEST_BINS)
+TEST_DEPS += $(TRACE_TP_LIB)
+$(B)/trace/tests/%.o: MOD_CFLAGS = $(TEST_CFLAGS) -Itrace -DLWKT_BUILD_DIR='"$(B)"'
+$(B)/tests/trace_%: $(B)/trace/tests/%.o $(B)/liblwkt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LWKT_LIBS)
+
+# A small real trace for the viz: build/trace-sample/ (normal build only).
+TRACE_REC := trace/lwkt-record
+.PHONY: trace trace-sample trace-check trace-check-unloaded
+trace-sample: $(TRACE_TP_LIB) $(TRACE_SAMPLE)
+	rm -rf build/trace-sample
+	LWKT_TP_LIB=$(TRACE_TP_LIB) $(TRACE_REC) -o build/trace-sample -- \
+		$(TRACE_SAMPLE) --msgs 200 --window 4
+
+# make trace: a short representative run of the runtime workloads (those
+# that exist: the filter names the families as they land) -> out/trace/.
+TRACE_FILTER ?= roundtrip/lwkt_|stream/lwkt_|token/|roundtrip/mutex_condvar
+trace: $(TRACE_TP_LIB) $(B)/lwkt-bench
+	rm -rf out/trace
+	LWKT_TP_LIB=$(TRACE_TP_LIB) $(TRACE_REC) -o out/trace -- \
+		$(B)/lwkt-bench --benchmark_filter='$(TRACE_FILTER)' \
+		--benchmark_min_time=0.01 --benchmark_repetitions=1
+RUN_STEPS += trace
+
+# make check: record real traces with a session daemon started by the
+# record script, read them back with babeltrace2 (python3-bt2) and check
+# every join (trace/tests/check_trace.py).
+trace-check: $(TRACE_TP_LIB) $(TRACE_SAMPLE)
+	trace/tests/trace-check $(B)
+
+trace-check-unloaded: $(TRACE_TP_LIB) $(TRACE_SAMPLE)
+	trace/tests/trace-check-unloaded $(B)
+EXTRA_CHECKS += trace-check trace-check-unloaded
