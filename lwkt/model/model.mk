@@ -1,0 +1,11 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# The Promela model of the LWKT idle/wake protocol (issue 4), checked with
+# Debian's spin by lwkt/model/run-model; included by lwkt/module.mk.
+# One run of "make check" runs it once (EXTRA_CHECKS, not per build):
+# the correct protocols must hold, the ones with a barrier removed must
+# give spin's counterexample.  Outputs and trails: build/model/<check>/.
+EXTRA_CHECKS += model-check
+
+.PHONY: model-check
+model-check:
+	lwkt/model/run-model build/model
