@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bench_urcu_rm.h - readmostly/urcu_<flavour>[_callrcu]/update_pct:P for
+ * one flavour (private; included by bench_urcu_memb.c / _qsbr.c after
+ * urcuq_flavour.h).  Same shape as readmostly/mutex in bench_mutex.c: the
+ * partner on bench_cpu[1] only reads, the benchmark thread reads and
+ * updates update_pct of its operations.
+ */
+#include "bench.h"
+
+struct rmu_shared {
+	struct urcuq_table ru_t;
+	_Alignas(LWKT_CACHELINE) _Atomic int ru_stop;	/* relaxed hint */
+	uint64_t ru_reads, ru_torn;		/* partner only until joined */
+};
+
+static void *
+rmu_reader(void *p)
+{
+	struct rmu_shared *s = p;
+	uint64_t n = 0, torn = 0;
+	struct bl_entry e;
+
+	RCU(register_thread)();
+	while (!atomic_load_explicit(&s->ru_stop, memory_order_relaxed)) {
+		urcuq_read(&s->ru_t, (unsigned)n & (BL_TABLE_SLOTS - 1), &e);
+		torn += !bl_entry_ok(&e);
+		n++;
+		URCUQ_QS(n);
+	}
+	URCUQ_OFFLINE();
+	RCU(unregister_thread)();
+	s->ru_reads = n;
+	s->ru_torn = torn;
+	return NULL;
+}
+
+static void
+rmu_bench(gbench_state *st, enum urcuq_reclaim how)
+{
+	static struct rmu_shared s;
+	struct bench_thread th;
+	unsigned pct = (unsigned)gbench_range_x(st, 0), acc = 0;
+
+	if (!bench_need_two_cpus(st))
+		return;
+	if (pct > 100) {
+		gbench_skip_with_error(st, "update_pct must be 0..100");
+		return;
+	}
+	if (urcuq_table_init(&s.ru_t)) {
+		gbench_skip_with_error(st, "out of memory");
+		return;
+	}
+	atomic_store(&s.ru_stop, 0);
+	s.ru_reads = s.ru_torn = 0;
+	if (bench_thread_start(&th, bench_cpu[1], rmu_reader, &s) != 0) {
+		urcuq_table_fini(&s.ru_t);
+		gbench_skip_with_error(st, "pthread_create failed");
+		return;
+	}
+	RCU(register_thread)();
+	uint64_t i = 0, reads = 0, updates = 0, torn = 0, nomem = 0;
+	struct bl_entry e;
+	GBENCH_LOOP(st) {
+		unsigned slot = (unsigned)(i * 7) & (BL_TABLE_SLOTS - 1);
+		if (bl_update_due(&acc, pct)) {
+			nomem += urcuq_update(&s.ru_t, slot, ++updates, how) != 0;
+		} else {
+			urcuq_read(&s.ru_t, slot, &e);
+			torn += !bl_entry_ok(&e);
+			reads++;
+		}
+		i++;
+		URCUQ_QS(i);
+	}
+	atomic_store_explicit(&s.ru_stop, 1, memory_order_relaxed);
+	int pin = bench_thread_join(&th);
+	URCUQ_OFFLINE();
+	RCU(barrier)();		/* run every pending call_rcu callback */
+	URCUQ_ONLINE();
+	RCU(unregister_thread)();
+	urcuq_table_fini(&s.ru_t);
+	if (pin)
+		gbench_skip_with_error(st, "cannot pin the reader thread");
+	else if (nomem)
+		gbench_skip_with_error(st, "out of memory during updates");
+	else if (torn || s.ru_torn)
+		gbench_skip_with_error(st, "a reader saw a torn entry");
+	else {
+		gbench_counter(st, "reads", (double)(reads + s.ru_reads),
+			       GBENCH_CTR_RATE);
+		gbench_counter(st, "updates", (double)updates, GBENCH_CTR_RATE);
+		gbench_set_items_processed(st, (int64_t)i);
+	}
+}
+
+static void rmu_sync(gbench_state *st) { rmu_bench(st, URCUQ_SYNC); }
+static void rmu_callrcu(gbench_state *st) { rmu_bench(st, URCUQ_CALL_RCU); }
+GBENCH_REGISTER(rmu_sync, "readmostly/" RMU_NAME, gbench_use_real_time(f),
+		gbench_arg_name(f, "update_pct"), gbench_arg(f, 0),
+		gbench_arg(f, 1), gbench_arg(f, 10))
+GBENCH_REGISTER(rmu_callrcu, "readmostly/" RMU_NAME "_callrcu",
+		gbench_use_real_time(f),
+		gbench_arg_name(f, "update_pct"), gbench_arg(f, 0),
+		gbench_arg(f, 1), gbench_arg(f, 10))

@@ -1,0 +1,37 @@
+# baselines/: the same workloads on pthread mutex+condvar, liburcu and MPICH.
+#   libbaselines.a   mutexq_*, urcuq_* (queues, RCU table stress)
+#   bench_*.c        benchmarks linked into lwkt-bench (BENCH_OBJS)
+#   mpi/             build/lwkt-bench-mpi (MPICH, OSU method), its own binary
+#   tests/test_*.c   Check tests -> $(B)/tests/baselines_test_*
+BL_URCU_PKGS := liburcu-memb liburcu-qsbr liburcu-cds
+BL_LIB_SRCS := baselines/mutexq.c baselines/urcuq.c baselines/urcuq_wfcq.c \
+	baselines/urcuq_memb.c baselines/urcuq_qsbr.c
+BL_LIB_OBJS := $(BL_LIB_SRCS:%.c=$(B)/%.o)
+BL_BENCH_SRCS := $(wildcard baselines/bench_*.c)
+BL_BENCH_OBJS := $(BL_BENCH_SRCS:%.c=$(B)/%.o)
+BL_LIBS := $(call pc_libs,$(BL_URCU_PKGS))
+
+$(B)/baselines/%.o: MOD_CFLAGS = -Ibaselines $(call pc_cflags,$(BL_URCU_PKGS))
+
+$(B)/libbaselines.a: $(BL_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+ALL_TARGETS += $(B)/libbaselines.a
+# lwkt-bench's prerequisites were expanded before this file was read: add
+# ours to the target; the link recipe expands BENCH_OBJS/BENCH_LIBS late.
+BENCH_OBJS += $(BL_BENCH_OBJS) $(B)/libbaselines.a
+BENCH_LIBS += $(BL_LIBS)
+$(B)/lwkt-bench: $(BL_BENCH_OBJS) $(B)/libbaselines.a
+
+# Tests: one Check binary per file.
+BL_TEST_SRCS := $(wildcard baselines/tests/test_*.c)
+BL_TEST_BINS := $(BL_TEST_SRCS:baselines/tests/%.c=$(B)/tests/baselines_%)
+TEST_BINS += $(BL_TEST_BINS)
+$(B)/baselines/tests/%.o: MOD_CFLAGS = $(TEST_CFLAGS) -Ibaselines \
+	$(call pc_cflags,$(BL_URCU_PKGS))
+$(B)/tests/baselines_%: $(B)/baselines/tests/%.o $(B)/libbaselines.a $(B)/liblwkt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(BL_LIBS) $(LWKT_LIBS)
+
+-include baselines/mpi/mpi.mk
