@@ -193,6 +193,47 @@ LTTNG_UST_TRACEPOINT_EVENT(lwkt, token_transfer,
 		lttng_ust_field_integer(uint32_t, from_cpu, from_cpu)
 		lttng_ust_field_integer(uint32_t, to_cpu, to_cpu)))
 
+/* ---- baselines (baselines/bl_trace.h) ------------------------------ */
+
+/* mutexq: (queue_id, seq) joins an enqueue to its dequeue; cpu is the
+ * host PU of the caller (-1 unknown), not an lwkt cpu. */
+LTTNG_UST_TRACEPOINT_EVENT_CLASS(lwkt, mutexq_class,
+	LTTNG_UST_TP_ARGS(uint64_t, queue_id, int32_t, cpu, uint64_t, seq),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, queue_id, queue_id)
+		lttng_ust_field_integer(int32_t, cpu, cpu)
+		lttng_ust_field_integer(uint64_t, seq, seq)))
+LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(lwkt, mutexq_class, lwkt, mutexq_enqueue,
+	LTTNG_UST_TP_ARGS(uint64_t, queue_id, int32_t, cpu, uint64_t, seq))
+LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(lwkt, mutexq_class, lwkt, mutexq_dequeue,
+	LTTNG_UST_TP_ARGS(uint64_t, queue_id, int32_t, cpu, uint64_t, seq))
+
+LTTNG_UST_TRACEPOINT_EVENT(lwkt, mutexq_wake,
+	LTTNG_UST_TP_ARGS(uint64_t, queue_id, int32_t, src_cpu, int32_t, dst_cpu),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, queue_id, queue_id)
+		lttng_ust_field_integer(int32_t, src_cpu, src_cpu)
+		lttng_ust_field_integer(int32_t, dst_cpu, dst_cpu)))
+
+/* MPI: (sender rank, receiver rank, tag, seq) joins a send to its recv:
+ * for mpi_send rank is the sender and peer the receiver, for mpi_recv
+ * the other way round; seq counts per (rank, peer). */
+LTTNG_UST_TRACEPOINT_EVENT_CLASS(lwkt, mpi_class,
+	LTTNG_UST_TP_ARGS(int32_t, rank, int32_t, peer, int32_t, tag,
+			  uint64_t, bytes, uint64_t, seq),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(int32_t, rank, rank)
+		lttng_ust_field_integer(int32_t, peer, peer)
+		lttng_ust_field_integer(int32_t, tag, tag)
+		lttng_ust_field_integer(uint64_t, bytes, bytes)
+		lttng_ust_field_integer(uint64_t, seq, seq)))
+LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(lwkt, mpi_class, lwkt, mpi_send,
+	LTTNG_UST_TP_ARGS(int32_t, rank, int32_t, peer, int32_t, tag,
+			  uint64_t, bytes, uint64_t, seq))
+LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(lwkt, mpi_class, lwkt, mpi_recv,
+	LTTNG_UST_TP_ARGS(int32_t, rank, int32_t, peer, int32_t, tag,
+			  uint64_t, bytes, uint64_t, seq))
+
 #endif /* LWKT_TRACE_TP_H */
 
 #include <lttng/tracepoint-event.h>

@@ -12,7 +12,10 @@ $(B)/trace/lwkt_tp.o: trace/lwkt_tp.h
 $(TRACE_TP_LIB): $(B)/trace/lwkt_tp.o
 	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,lttng-ust)
 
-$(TRACE_SAMPLE): $(B)/trace/lwkt_trace_sample.o $(B)/liblwkt.a
+# The sample and the tests link the runtime's trace and topology objects
+# only: they do not depend on the rest of liblwkt being in a good state.
+TRACE_RT_OBJS := $(B)/lwkt/src/lwkt_trace.o $(B)/lwkt/src/topo.o
+$(TRACE_SAMPLE): $(B)/trace/lwkt_trace_sample.o $(TRACE_RT_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
 
 ALL_TARGETS += $(TRACE_TP_LIB) $(TRACE_SAMPLE)
@@ -30,7 +33,7 @@ TRACE_TEST_BINS := $(TRACE_TEST_SRCS:trace/tests/%.c=$(B)/tests/trace_%)
 TEST_BINS += $(TRACE_TEST_BINS)
 TEST_DEPS += $(TRACE_TP_LIB)
 $(B)/trace/tests/%.o: MOD_CFLAGS = $(TEST_CFLAGS) -Itrace -DLWKT_BUILD_DIR='"$(B)"'
-$(B)/tests/trace_%: $(B)/trace/tests/%.o $(B)/liblwkt.a
+$(B)/tests/trace_%: $(B)/trace/tests/%.o $(TRACE_RT_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LWKT_LIBS)
 
