@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cpu.h - LWKT cpus ("globaldata"): one host pthread per cpu, bound with
+ * hwloc to one processing unit, each running its own scheduler of
+ * lightweight threads and draining its own IPI rings.
+ *
+ * Calls allowed from a thread that is not an LWKT thread (main, a test
+ * driver): lwkt_init, lwkt_shutdown, lwkt_ncpus, lwkt_cpu_pu, lwkt_stats,
+ * lwkt_create, lwkt_join, lwkt_schedule, lwkt_send_ipiq*, lwkt_cpusync,
+ * lwkt_wakeup.  They reach a cpu through its injection inbox (a mutex-
+ * protected list: correct, not fast, not on any measured path).  Everything
+ * else (crit_*, lwkt_yield, lwkt_switch, lwkt_sleep, lwkt_exit,
+ * lwkt_migrate, lwkt_tsleep) needs an LWKT thread and aborts with a clear
+ * message when called from outside one.
+ */
+#ifndef LWKT_CPU_H
+#define LWKT_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How a sender makes sure a target that went to sleep sees its IPI. */
+enum lwkt_fence_mode {
+	/* Sender: compiler barrier only.  Cpu going idle: membarrier
+	 * (MEMBARRIER_CMD_PRIVATE_EXPEDITED) before re-checking its rings.
+	 * Falls back to LWKT_FENCE_SYMMETRIC, with a notice, when the
+	 * kernel lacks membarrier. */
+	LWKT_FENCE_ASYMMETRIC = 0,
+	/* Both sides: a full fence (seq_cst). */
+	LWKT_FENCE_SYMMETRIC = 1,
+};
+
+struct lwkt_config {
+	/* Which PUs: a cpu list as in topo.h ("all", "count=N", "0,2-3").
+	 * NULL means "all".  The LWKT_CPUS environment variable overrides. */
+	const char *lc_cpus;
+	/* Entries per (src,dst) IPI ring; a power of two >= 2.  0 = 256
+	 * (DragonFly's MAXCPUFIFO). */
+	unsigned lc_ipiq_size;
+	/* How long an idle cpu polls before it sleeps on its futex, ns.
+	 * 0 = sleep at once.  LWKT_IDLE_SPIN_DEFAULT if negative. */
+	int64_t lc_idle_spin_ns;
+	enum lwkt_fence_mode lc_fence;
+	/* Hard IPI: signal (SIGURG) a target that is running a thread, so
+	 * IPIs are handled without waiting for it to yield.  Handled only
+	 * outside critical sections; IPI functions must then be safe to run
+	 * from a signal handler (no malloc, no locks). */
+	bool lc_hard_ipi;
+	/* Stack size of lightweight threads, bytes (0 = 256 KiB). */
+	size_t lc_stack_size;
+};
+
+#define LWKT_IDLE_SPIN_DEFAULT 50000	/* ns; TOOLCHAIN.md: wakes cost ~40 us */
+#define LWKT_MAXCPU 64
+
+/* Fills cfg with the defaults (all PUs, 256-entry rings, asymmetric). */
+void lwkt_config_default(struct lwkt_config *cfg);
+
+/*
+ * Starts the cpus.  Returns 0, or an errno value with a one-line message
+ * on stderr: EINVAL (bad cpu list, bad ring size), EBUSY (already
+ * started), or what pthread_create/hwloc returned.  Nothing is left
+ * running on failure.  Call from outside LWKT.
+ */
+int lwkt_init(const struct lwkt_config *cfg);
+
+/* Stops every cpu after all its threads have exited, joins, frees. */
+void lwkt_shutdown(void);
+
+/* Number of cpus started (0 before lwkt_init). */
+int lwkt_ncpus(void);
+
+/* The host PU (OS index) that cpu runs on. */
+unsigned lwkt_cpu_pu(int cpu);
+
+/* This cpu's index, or -1 outside an LWKT thread (or cpu context). */
+int lwkt_mycpuid(void);
+
+/* Per-cpu counters.  Each is written by its own cpu only; another thread
+ * reads a recent value (relaxed), exact once the cpu is quiet. */
+struct lwkt_stats {
+	uint64_t ls_ipis_sent;		/* IPIs this cpu queued */
+	uint64_t ls_ipis_received;	/* IPI functions this cpu ran */
+	uint64_t ls_wakeups_sent;	/* FUTEX_WAKEs this cpu issued */
+	uint64_t ls_wakeups_avoided;	/* sends that found the target awake */
+	uint64_t ls_signals_sent;	/* hard IPIs (signals) this cpu sent */
+	uint64_t ls_ringfull_waits;	/* sends that found a ring full */
+	uint64_t ls_idle_sleeps;	/* times this cpu slept on its futex */
+	uint64_t ls_switches;		/* thread switches on this cpu */
+};
+int lwkt_stats(int cpu, struct lwkt_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LWKT_CPU_H */

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cpu.c - LWKT cpus: start-up on hwloc-bound host pthreads, the idle loop
+ * (poll, spin a bounded time, then sleep on the idle futex word), the
+ * injection inbox for callers outside LWKT, statistics, shutdown.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lwkt/topo.h"
+#include "lwkt_priv.h"
+#include "lwkt_trace.h"
+
+struct lwkt_runtime *lwkt_rt;
+
+void
+lwkt_config_default(struct lwkt_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->lc_cpus = "all";
+	cfg->lc_ipiq_size = 256;
+	cfg->lc_idle_spin_ns = LWKT_IDLE_SPIN_DEFAULT;
+	cfg->lc_fence = LWKT_FENCE_ASYMMETRIC;
+	cfg->lc_stack_size = 256 * 1024;
+}
+
+static long
+futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, (uint32_t *)uaddr, op, val, NULL, NULL, 0);
+}
+
+static int
+membarrier(int cmd)
+{
+	return (int)syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* injection inbox: outside callers -> one cpu.  Not on a measured path,
+ * so a mutex-protected list; gd_inbox_any lets the cpu skip the lock. */
+
+void
+_lwkt_inbox_push(struct lwkt_cpu *to, lwkt_ipifunc_t f, void *a1, void *a2)
+{
+	struct lwkt_inbox_item *it = malloc(sizeof *it);
+	if (it == NULL)
+		lwkt_panic("inbox: out of memory");
+	it->ii_next = NULL;
+	it->ii_func = f;
+	it->ii_arg1 = a1;
+	it->ii_arg2 = a2;
+	pthread_mutex_lock(&to->gd_inbox_lock);
+	if (to->gd_inbox_tail)
+		to->gd_inbox_tail->ii_next = it;
+	else
+		to->gd_inbox_head = it;
+	to->gd_inbox_tail = it;
+	atomic_store_explicit(&to->gd_inbox_any, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&to->gd_inbox_lock);
+	/* Full fence inside: the outside sender is symmetric. */
+	_lwkt_wake_cpu(NULL, to);
+}
+
+int
+_lwkt_inbox_process(struct lwkt_cpu *gd)
+{
+	if (!atomic_load_explicit(&gd->gd_inbox_any, memory_order_relaxed))
+		return 0;
+	pthread_mutex_lock(&gd->gd_inbox_lock);
+	struct lwkt_inbox_item *it = gd->gd_inbox_head;
+	gd->gd_inbox_head = gd->gd_inbox_tail = NULL;
+	atomic_store_explicit(&gd->gd_inbox_any, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&gd->gd_inbox_lock);
+	int n = 0;
+	while (it) {
+		struct lwkt_inbox_item *next = it->ii_next;
+		it->ii_func(it->ii_arg1, it->ii_arg2);
+		free(it);
+		it = next;
+		n++;
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------------- */
+/* the idle loop */
+
+static bool
+has_work(struct lwkt_cpu *gd)
+{
+	return _lwkt_ipiq_pending(gd) ||
+	       atomic_load_explicit(&gd->gd_inbox_any, memory_order_relaxed);
+}
+
+/*
+ * The sleeper half of the asymmetric Dekker (sender half: ipiq.c,
+ * _lwkt_wake_cpu).  Store gd_idle = 1, then membarrier: every other thread
+ * of the process executes a full barrier, so a sender's slot store that
+ * preceded its gd_idle load is visible to our re-check below — or its
+ * load comes after our store and sees 1.  The symmetric mode uses a
+ * seq_cst fence on both sides instead.
+ */
+static void
+idle_sleep(struct lwkt_cpu *gd)
+{
+	atomic_store_explicit(&gd->gd_idle, 1, memory_order_seq_cst);
+	if (lwkt_rt->rt_fence == LWKT_FENCE_ASYMMETRIC)
+		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+	if (has_work(gd) || gd->gd_stopping) {
+		atomic_store_explicit(&gd->gd_idle, 0, memory_order_relaxed);
+		return;
+	}
+	lwkt_stat_inc(&gd->gd_st_idle_sleeps);
+	LWKT_TRACE(idle_sleep, gd->gd_cpuid);
+	/* Returns at once if a sender already flipped gd_idle to 0. */
+	while (atomic_load_explicit(&gd->gd_idle, memory_order_relaxed) == 1)
+		futex(&gd->gd_idle, FUTEX_WAIT_PRIVATE, 1);
+}
+
+void
+_lwkt_cpu_idle_loop(struct lwkt_cpu *gd)
+{
+	struct lwkt_thread *idle = &gd->gd_idlethread;
+	uint64_t idle_since = 0;	/* 0: not idling */
+
+	for (;;) {
+		idle->td_critcount++;
+		int n = _lwkt_ipiq_process(gd) + _lwkt_inbox_process(gd);
+		struct lwkt_thread *next = _lwkt_choose(gd);
+		if (next != NULL) {
+			if (idle_since) {
+				LWKT_TRACE(idle_exit, gd->gd_cpuid);
+				idle_since = 0;
+			}
+			_lwkt_switch_to(gd, next);
+			idle->td_critcount--;
+			continue;
+		}
+		idle->td_critcount--;
+		if (gd->gd_stopping && gd->gd_nthreads == 0)
+			break;
+		if (n != 0)
+			continue;
+		uint64_t now = lwkt_now_ns();
+		if (idle_since == 0) {
+			idle_since = now;
+			LWKT_TRACE(idle_enter, gd->gd_cpuid);
+		}
+		if ((int64_t)(now - idle_since) < lwkt_rt->rt_idle_spin_ns) {
+			/* Poll a little between clock reads. */
+			for (int i = 0; i < 32 && !has_work(gd); i++)
+				lwkt_cpu_relax();
+			continue;
+		}
+		idle_sleep(gd);
+		idle_since = lwkt_now_ns();	/* spin again after a wake */
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* start-up and shutdown */
+
+struct cpu_start {
+	struct lwkt_cpu *cs_gd;
+	/* 0 running, >0 errno; written by the cpu, read by lwkt_init after
+	 * cs_done (futex word, release/acquire). */
+	int cs_err;
+	_Atomic uint32_t cs_done;
+};
+
+static void *
+cpu_main(void *arg)
+{
+	struct cpu_start *cs = arg;
+	struct lwkt_cpu *gd = cs->cs_gd;
+
+	int e = lwkt_topo_bind_self(gd->gd_pu);
+	cs->cs_err = e;
+	atomic_store_explicit(&cs->cs_done, 1, memory_order_release);
+	futex(&cs->cs_done, FUTEX_WAKE_PRIVATE, 1);
+	if (e != 0)
+		return NULL;
+	lwkt_tls_gd = gd;
+	_lwkt_thread_init_idle(gd);
+	_lwkt_cpu_idle_loop(gd);
+	lwkt_tls_gd = NULL;
+	return NULL;
+}
+
+static void
+stop_ipi(void *arg, void *unused)
+{
+	(void)arg, (void)unused;
+	mycpu()->gd_stopping = true;
+}
+
+static void
+runtime_free(struct lwkt_runtime *rt)
+{
+	_lwkt_ipiq_free(rt);
+	for (int c = 0; c < rt->rt_ncpus; c++) {
+		struct lwkt_cpu *gd = rt->rt_cpu[c];
+		if (gd == NULL)
+			continue;
+		struct lwkt_inbox_item *it = gd->gd_inbox_head;
+		while (it) {
+			struct lwkt_inbox_item *next = it->ii_next;
+			free(it);
+			it = next;
+		}
+		pthread_mutex_destroy(&gd->gd_inbox_lock);
+		free(gd);
+	}
+	free(rt);
+}
+
+/* Stops and joins the first `started` cpus. */
+static void
+stop_cpus(struct lwkt_runtime *rt, int started)
+{
+	for (int c = 0; c < started; c++)
+		_lwkt_inbox_push(rt->rt_cpu[c], stop_ipi, NULL, NULL);
+	for (int c = 0; c < started; c++)
+		pthread_join(rt->rt_cpu[c]->gd_pthread, NULL);
+}
+
+static int
+init_error(int e, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "lwkt_init: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return e;
+}
+
+int
+lwkt_init(const struct lwkt_config *cfg_in)
+{
+	struct lwkt_config cfg;
+	char err[256];
+	unsigned pus[LWKT_MAXCPU], n;
+
+	if (lwkt_rt != NULL)
+		return init_error(EBUSY, "%s", "already started");
+	if (mycpu() != NULL)
+		return init_error(EINVAL, "%s", "called from an LWKT thread");
+	if (cfg_in)
+		cfg = *cfg_in;
+	else
+		lwkt_config_default(&cfg);
+	const char *spec = getenv("LWKT_CPUS");
+	const char *src = "LWKT_CPUS";
+	if (spec == NULL || *spec == '\0') {
+		spec = cfg.lc_cpus ? cfg.lc_cpus : "all";
+		src = "config";
+	}
+	if (lwkt_topo_parse(spec, pus, LWKT_MAXCPU, &n, err, sizeof err)) {
+		fprintf(stderr, "lwkt_init: %s: %s\n", src, err);
+		return EINVAL;
+	}
+	unsigned qs = cfg.lc_ipiq_size ? cfg.lc_ipiq_size : 256;
+	if (qs < 2 || (qs & (qs - 1)) != 0 || qs > (1u << 20))
+		return init_error(EINVAL, "%s", "lc_ipiq_size must be a power "
+				  "of two between 2 and 2^20");
+
+	struct lwkt_runtime *rt = calloc(1, sizeof *rt);
+	if (rt == NULL)
+		return ENOMEM;
+	rt->rt_ncpus = (int)n;
+	rt->rt_ipiq_size = qs;
+	rt->rt_idle_spin_ns = cfg.lc_idle_spin_ns < 0 ? LWKT_IDLE_SPIN_DEFAULT
+						      : cfg.lc_idle_spin_ns;
+	rt->rt_fence = cfg.lc_fence;
+	rt->rt_hard_ipi = cfg.lc_hard_ipi;
+	rt->rt_stack_size = cfg.lc_stack_size ? cfg.lc_stack_size : 256 * 1024;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	rt->rt_stack_size = (rt->rt_stack_size + page - 1) & ~(page - 1);
+	atomic_store(&rt->rt_next_tid, 1);
+
+	if (rt->rt_fence == LWKT_FENCE_ASYMMETRIC) {
+		int q = membarrier(MEMBARRIER_CMD_QUERY);
+		if (q < 0 || !(q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) ||
+		    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)) {
+			fprintf(stderr, "lwkt_init: notice: membarrier "
+				"PRIVATE_EXPEDITED unavailable; idle wake-ups "
+				"use a fence on both sides\n");
+			rt->rt_fence = LWKT_FENCE_SYMMETRIC;
+		}
+	}
+	int e = 0;
+	for (unsigned c = 0; c < n; c++) {
+		struct lwkt_cpu *gd = aligned_alloc(LWKT_CACHELINE,
+			(sizeof *gd + LWKT_CACHELINE - 1) &
+			~(size_t)(LWKT_CACHELINE - 1));
+		if (gd == NULL) {
+			e = ENOMEM;
+			break;
+		}
+		memset(gd, 0, sizeof *gd);
+		gd->gd_cpuid = (int)c;
+		gd->gd_pu = pus[c];
+		pthread_mutex_init(&gd->gd_inbox_lock, NULL);
+		rt->rt_cpu[c] = gd;
+	}
+	if (e == 0)
+		e = _lwkt_ipiq_alloc(rt);
+	if (e != 0) {
+		runtime_free(rt);
+		return init_error(e, "%s", "out of memory");
+	}
+	if (rt->rt_hard_ipi)
+		_lwkt_ipiq_signal_init();
+	lwkt_rt = rt;
+
+	struct cpu_start cs[LWKT_MAXCPU];
+	int started = 0;
+	for (unsigned c = 0; c < n; c++) {
+		cs[c].cs_gd = rt->rt_cpu[c];
+		cs[c].cs_err = 0;
+		atomic_store(&cs[c].cs_done, 0);
+		e = pthread_create(&rt->rt_cpu[c]->gd_pthread, NULL, cpu_main,
+				   &cs[c]);
+		if (e != 0)
+			break;
+		started++;
+		while (atomic_load_explicit(&cs[c].cs_done,
+					    memory_order_acquire) == 0)
+			futex(&cs[c].cs_done, FUTEX_WAIT_PRIVATE, 0);
+		if ((e = cs[c].cs_err) != 0) {
+			fprintf(stderr, "lwkt_init: cannot bind cpu %u to PU "
+				"%u: %s\n", c, pus[c], strerror(e));
+			break;
+		}
+		rt->rt_cpu[c]->gd_started = true;
+	}
+	if (e != 0) {
+		stop_cpus(rt, started);
+		lwkt_rt = NULL;
+		runtime_free(rt);
+		return e;
+	}
+	return 0;
+}
+
+void
+lwkt_shutdown(void)
+{
+	struct lwkt_runtime *rt = lwkt_rt;
+	if (rt == NULL)
+		return;
+	if (mycpu() != NULL)
+		lwkt_panic("lwkt_shutdown() called from an LWKT thread");
+	/* Every thread must have exited (and been reaped: the count drops
+	 * after the reaper's last IPI), so no IPI is sent after this. */
+	uint64_t t0 = lwkt_now_ns();
+	bool warned = false;
+	while (atomic_load_explicit(&rt->rt_live_threads,
+				    memory_order_acquire) > 0) {
+		struct timespec ts = {0, 200000};
+		nanosleep(&ts, NULL);
+		if (!warned && lwkt_now_ns() - t0 > 5000000000ull) {
+			fprintf(stderr, "lwkt_shutdown: still waiting for %d "
+				"thread(s) to exit\n",
+				atomic_load(&rt->rt_live_threads));
+			warned = true;
+		}
+	}
+	stop_cpus(rt, rt->rt_ncpus);
+	lwkt_rt = NULL;
+	runtime_free(rt);
+}
+
+int
+lwkt_ncpus(void)
+{
+	return lwkt_rt ? lwkt_rt->rt_ncpus : 0;
+}
+
+unsigned
+lwkt_cpu_pu(int cpu)
+{
+	if (lwkt_rt == NULL || cpu < 0 || cpu >= lwkt_rt->rt_ncpus)
+		return ~0u;
+	return lwkt_rt->rt_cpu[cpu]->gd_pu;
+}
+
+int
+lwkt_mycpuid(void)
+{
+	struct lwkt_cpu *gd = mycpu();
+	return gd ? gd->gd_cpuid : -1;
+}
+
+int
+lwkt_stats(int cpu, struct lwkt_stats *out)
+{
+	if (lwkt_rt == NULL || cpu < 0 || cpu >= lwkt_rt->rt_ncpus)
+		return EINVAL;
+	struct lwkt_cpu *gd = lwkt_rt->rt_cpu[cpu];
+#define LD(f) atomic_load_explicit(&gd->f, memory_order_relaxed)
+	out->ls_ipis_sent = LD(gd_st_ipis_sent);
+	out->ls_ipis_received = LD(gd_st_ipis_received);
+	out->ls_wakeups_sent = LD(gd_st_wakeups_sent);
+	out->ls_wakeups_avoided = LD(gd_st_wakeups_avoided);
+	out->ls_signals_sent = LD(gd_st_signals_sent);
+	out->ls_ringfull_waits = LD(gd_st_ringfull_waits);
+	out->ls_idle_sleeps = LD(gd_st_idle_sleeps);
+	out->ls_switches = LD(gd_st_switches);
+#undef LD
+	return 0;
+}

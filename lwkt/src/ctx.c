@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctx.c - execution contexts: Boost.Context's fcontext (jump_fcontext /
+ * make_fcontext, C ABI, no system call), annotated for ASan and TSan so
+ * their shadow stacks and happens-before graphs follow each switch.
+ *
+ * fcontext contexts are one-shot: jump_fcontext returns, in the context
+ * switched to, the saved state of the context that switched.  We pass the
+ * leaving context's struct as `data`, so the arriving side stores the
+ * returned fctx into it (see _lwkt_ctx_arrive).
+ */
+#include <unistd.h>
+
+#include "lwkt_priv.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define LWKT_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define LWKT_TSAN 1
+#endif
+
+void
+_lwkt_ctx_init_self(struct lwkt_ctx *c)
+{
+	/* The host pthread's own stack: ASan learns its bounds at the first
+	 * switch away from it (finish_switch_fiber reports the old stack). */
+	c->c_fctx = NULL;
+	c->c_stack_lo = NULL;
+	c->c_stack_size = 0;
+#ifdef LWKT_TSAN
+	c->c_tsan_fiber = __tsan_get_current_fiber();
+#else
+	c->c_tsan_fiber = NULL;
+#endif
+}
+
+void
+_lwkt_ctx_init_thread(struct lwkt_thread *td, void (*entry)(transfer_t))
+{
+	struct lwkt_ctx *c = &td->td_ctx;
+	size_t guard = (size_t)sysconf(_SC_PAGESIZE);
+	char *lo = (char *)td->td_stack + guard;
+	size_t size = td->td_stack_map - guard;
+
+	/* make_fcontext wants the top of the stack (it grows down). */
+	c->c_fctx = make_fcontext(lo + size, size, entry);
+	c->c_stack_lo = lo;
+	c->c_stack_size = size;
+#ifdef LWKT_TSAN
+	c->c_tsan_fiber = __tsan_create_fiber(0);
+#else
+	c->c_tsan_fiber = NULL;
+#endif
+}
+
+void
+_lwkt_ctx_fini(struct lwkt_ctx *c)
+{
+#ifdef LWKT_TSAN
+	/* Never the current fiber: called by the context that reaps. */
+	if (c->c_tsan_fiber)
+		__tsan_destroy_fiber(c->c_tsan_fiber);
+#endif
+	c->c_tsan_fiber = NULL;
+}
+
+/* The arriving side of every switch: save the leaver's fctx, tell ASan
+ * which stack we came from. */
+static inline void
+_lwkt_ctx_arrive(transfer_t t, void *fake_stack)
+{
+	struct lwkt_ctx *prev = t.data;
+	prev->c_fctx = t.fctx;
+#ifdef LWKT_ASAN
+	const void *lo;
+	size_t size;
+	__sanitizer_finish_switch_fiber(fake_stack, &lo, &size);
+	if (prev->c_stack_lo == NULL) {
+		prev->c_stack_lo = (void *)lo;
+		prev->c_stack_size = size;
+	}
+#else
+	(void)fake_stack;
+#endif
+}
+
+void
+_lwkt_ctx_switch(struct lwkt_ctx *from, struct lwkt_ctx *to, bool dying)
+{
+	void *fake = NULL;
+#ifdef LWKT_ASAN
+	/* NULL save slot: `from` is dying, ASan may free its fake stack. */
+	__sanitizer_start_switch_fiber(dying ? NULL : &fake, to->c_stack_lo,
+				       to->c_stack_size);
+#else
+	(void)dying;
+#endif
+#ifdef LWKT_TSAN
+	__tsan_switch_to_fiber(to->c_tsan_fiber, 0);
+#endif
+	transfer_t t = jump_fcontext(to->c_fctx, from);
+	_lwkt_ctx_arrive(t, fake);
+}
+
+void
+_lwkt_ctx_entered(transfer_t t)
+{
+	_lwkt_ctx_arrive(t, NULL);
+}

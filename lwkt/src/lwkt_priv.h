@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lwkt_priv.h - the runtime's private structures (never installed).
+ *
+ * Ownership, in one line each (details at each struct):
+ *   struct lwkt_cpu     written by its own host pthread, except the fields
+ *                       marked "remote" (idle word, signal flag, inbox).
+ *   struct lwkt_ipiring producer fields by the src cpu, consumer fields by
+ *                       the dst cpu, slots handed over by a sequence word.
+ *   struct lwkt_thread  by the cpu it lives on; td_exited is published to
+ *                       joiners on other threads.
+ */
+#ifndef LWKT_SRC_PRIV_H
+#define LWKT_SRC_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "lwkt/arch.h"
+#include "lwkt/cpu.h"
+#include "lwkt/crit.h"
+#include "lwkt/ipiq.h"
+#include "lwkt/thread.h"
+
+/* ---- misuse: DragonFly panics, we abort with the context ---- */
+__attribute__((noreturn, format(printf, 1, 2)))
+void lwkt_panic(const char *fmt, ...);
+#define LWKT_ASSERT(cond, ...)						\
+	do { if (__builtin_expect(!(cond), 0)) lwkt_panic(__VA_ARGS__); } while (0)
+
+/* ---- execution contexts (ctx.c): Boost.Context fcontext ---- */
+typedef void *fcontext_t;
+typedef struct {
+	fcontext_t fctx;
+	void *data;
+} transfer_t;
+transfer_t jump_fcontext(fcontext_t const to, void *vp);
+fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
+
+/* A place a cpu can run: a thread's stack, or the cpu's own pthread
+ * stack (its scheduler/idle loop).  Only its cpu touches it. */
+struct lwkt_ctx {
+	fcontext_t c_fctx;		/* saved when switched away */
+	void *c_stack_lo;		/* for ASan: lowest address */
+	size_t c_stack_size;
+	void *c_tsan_fiber;		/* for TSan */
+};
+
+/* ---- single-writer counters: a plain add, never a locked RMW ---- */
+static inline void
+lwkt_stat_inc(_Atomic uint64_t *c)
+{
+	/* Only the owning cpu writes: load+store, relaxed (readers only
+	 * want a recent value).  fetch_add would be a bus-locked add. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
+			      + 1, memory_order_relaxed);
+}
+
+/* ---- IPI ring (ipiq.c) ---- */
+
+/*
+ * One slot carries its own sequence word, so the target polls the slot,
+ * not a shared index: one cache-line transfer carries one message (two
+ * 32-byte slots per line).  DESIGN.md: this layout made a polled round
+ * trip 1.08-1.41x the raw cache-line ping-pong here.
+ *
+ * is_seq == n + 1 means "slot holds message n" (n = free-running index).
+ * Producer: writes func/args (plain), then release-stores is_seq.
+ * Consumer: acquire-loads is_seq, copies func/args out.
+ */
+struct lwkt_ipislot {
+	_Atomic uint64_t is_seq;
+	lwkt_ipifunc_t is_func;
+	void *is_arg1;
+	void *is_arg2;
+};
+
+/*
+ * Ring from cpu src to cpu dst.  Indices run free: fill = w - r.
+ *   ir_windex     producer only (src cpu).
+ *   ir_rcache     producer only: last ir_rindex seen (re-read when the
+ *                 ring looks full).
+ *   ir_rindex     written by the consumer (dst) with release after it
+ *                 copied a slot out; the producer acquire-loads it before
+ *                 reusing slots.  Advanced BEFORE the function runs, so a
+ *                 nested poll (a function that sends into a full ring and
+ *                 drains meanwhile) continues after it, never re-runs it.
+ * Producer and consumer fields sit on separate cache lines.
+ */
+struct lwkt_ipiring {
+	_Alignas(LWKT_CACHELINE) uint64_t ir_windex;	/* src only */
+	uint64_t ir_rcache;				/* src only */
+	_Alignas(LWKT_CACHELINE) _Atomic uint64_t ir_rindex;	/* dst writes */
+	_Alignas(LWKT_CACHELINE) struct lwkt_ipislot ir_slot[];	/* 2^n */
+};
+
+/* Outside callers' inbox entry (cpu.c). */
+struct lwkt_inbox_item {
+	struct lwkt_inbox_item *ii_next;
+	lwkt_ipifunc_t ii_func;
+	void *ii_arg1, *ii_arg2;
+};
+
+/* ---- run queue / threads (thread.c) ---- */
+struct lwkt_thread {
+	struct lwkt_ctx td_ctx;
+	struct lwkt_cpu *td_gd;		/* cpu it lives on (changes only by
+					 * migrate, while not running) */
+	struct lwkt_thread *td_rqnext;	/* run queue link (td_gd only) */
+	struct lwkt_thread *td_rqprev;
+	struct lwkt_thread *td_slnext;	/* tsleep queue link (td_gd only) */
+	const void *td_wchan;		/* tsleep channel, NULL if none */
+	int td_pri;
+	int td_critcount;		/* saved crit depth (crit.h) */
+	unsigned td_flags;
+#define TDF_RUNQ	0x0001		/* on td_gd's run queue */
+#define TDF_EXITING	0x0002
+#define TDF_DETACHED	0x0004
+#define TDF_IDLE	0x0008		/* the cpu's own scheduler context */
+#define TDF_MIGRATING	0x0010
+	uint64_t td_id;
+	lwkt_thread_fn td_fn;
+	void *td_arg;
+	void *td_stack;			/* mmap base (guard page first) */
+	size_t td_stack_map;		/* bytes mapped */
+	/* 0 while alive; 1 once the stack is gone.  Release-stored by the
+	 * reaping cpu after its last touch of td; joiners acquire-load it
+	 * (then own td).  Also a futex word for outside joiners. */
+	_Atomic uint32_t td_exited;
+	int td_migrate_to;		/* target cpu while TDF_MIGRATING */
+	void *td_msgport;		/* message port slot (msgport.c) */
+	void *td_tokens;		/* held tokens (token.c) */
+	char td_name[32];
+};
+
+/* ---- a cpu ("globaldata") ---- */
+struct lwkt_cpu {
+	int gd_cpuid;
+	unsigned gd_pu;
+	pthread_t gd_pthread;
+	struct lwkt_thread *gd_curthread;	/* own cpu only */
+	struct lwkt_thread gd_idlethread;	/* scheduler context */
+	/* Run queue: one doubly-linked list per priority, bitmap of the
+	 * non-empty ones.  Own cpu only. */
+	struct lwkt_thread *gd_rqhead[LWKT_PRI_MAX + 1];
+	struct lwkt_thread *gd_rqtail[LWKT_PRI_MAX + 1];
+	uint32_t gd_rqmask;
+	struct lwkt_thread *gd_sleepq;		/* tsleep'ing threads */
+	int gd_nthreads;			/* live threads on this cpu */
+	/* Work left by a switch for the context that resumes (thread.c):
+	 * a dead thread whose stack we just left, a migrating thread. */
+	struct lwkt_thread *gd_dead;
+	struct lwkt_thread *gd_migrating;
+	bool gd_stopping;			/* own cpu (set by an IPI) */
+	bool gd_started;
+
+	/* Incoming rings: gd_inring[src] (src's producer side lives in the
+	 * same struct); owned by whom the ring comments say. */
+	struct lwkt_ipiring **gd_inring;	/* [ncpus], NULL for self */
+	struct lwkt_ipiring **gd_outring;	/* [ncpus] = dst's inring[us] */
+
+	/*
+	 * Remote-written fields, each on its own line.
+	 *
+	 * gd_idle: 0 = running or polling, 1 = asleep or about to sleep on
+	 * this word (FUTEX_WAIT).  The cpu stores 1, issues the fence of the
+	 * configured mode (membarrier or seq_cst fence), re-checks its rings,
+	 * then sleeps.  A sender release-stores its slot, issues a compiler
+	 * barrier (asymmetric) or a seq_cst fence (symmetric), loads gd_idle,
+	 * and if it reads 1 exchanges it to 0 and FUTEX_WAKEs.  Either the
+	 * cpu's re-check sees the slot, or the sender sees 1: no lost wake-up
+	 * (lwkt/model/ checks this with spin).
+	 */
+	_Alignas(LWKT_CACHELINE) _Atomic uint32_t gd_idle;
+	/* gd_sigpend: 1 while a hard-IPI signal is in flight (exchange by
+	 * senders, cleared by the handler), so at most one is pending. */
+	_Alignas(LWKT_CACHELINE) _Atomic uint32_t gd_sigpend;
+	/* gd_inthread: 1 while a thread (not the idle loop) runs; read by
+	 * hard-IPI senders.  Own cpu stores (relaxed): a stale read costs one
+	 * useless or one late signal, never a lost IPI. */
+	_Atomic uint32_t gd_inthread;
+	/* Injection inbox for outside callers: gd_inbox_lock protects the
+	 * list; gd_inbox_any is a hint the cpu polls without the lock. */
+	_Alignas(LWKT_CACHELINE) pthread_mutex_t gd_inbox_lock;
+	struct lwkt_inbox_item *gd_inbox_head, *gd_inbox_tail;
+	_Atomic uint32_t gd_inbox_any;
+
+	/* Statistics: written by this cpu only (lwkt_stat_inc). */
+	_Alignas(LWKT_CACHELINE) _Atomic uint64_t gd_st_ipis_sent;
+	_Atomic uint64_t gd_st_ipis_received;
+	_Atomic uint64_t gd_st_wakeups_sent;
+	_Atomic uint64_t gd_st_wakeups_avoided;
+	_Atomic uint64_t gd_st_signals_sent;
+	_Atomic uint64_t gd_st_ringfull_waits;
+	_Atomic uint64_t gd_st_idle_sleeps;
+	_Atomic uint64_t gd_st_switches;
+};
+
+/* ---- the runtime (cpu.c) ---- */
+struct lwkt_runtime {
+	int rt_ncpus;
+	unsigned rt_ipiq_size;		/* power of two */
+	int64_t rt_idle_spin_ns;
+	enum lwkt_fence_mode rt_fence;
+	bool rt_hard_ipi;
+	size_t rt_stack_size;
+	struct lwkt_cpu *rt_cpu[LWKT_MAXCPU];
+	_Atomic uint64_t rt_next_tid;
+	_Atomic int rt_live_threads;	/* all cpus; shutdown waits for 0 */
+};
+extern struct lwkt_runtime *lwkt_rt;
+
+/* The cpu this host pthread is (NULL outside).  Initial-exec TLS: every
+ * access reads %fs, so a thread that migrated sees its new cpu (a
+ * cached __tls_get_addr result would not). */
+extern __thread struct lwkt_cpu *lwkt_tls_gd
+	__attribute__((tls_model("initial-exec")));
+
+static inline struct lwkt_cpu *
+mycpu(void)
+{
+	return lwkt_tls_gd;
+}
+
+/* Aborts unless called on an LWKT cpu; returns it. */
+struct lwkt_cpu *_lwkt_need_cpu(const char *fn);
+
+/* ipiq.c */
+int _lwkt_ipiq_alloc(struct lwkt_runtime *rt);
+void _lwkt_ipiq_free(struct lwkt_runtime *rt);
+int _lwkt_ipiq_process(struct lwkt_cpu *gd);	/* in crit; returns count */
+bool _lwkt_ipiq_pending(struct lwkt_cpu *gd);
+void _lwkt_ipiq_signal_init(void);
+void _lwkt_wake_cpu(struct lwkt_cpu *from, struct lwkt_cpu *to);
+
+/* cpu.c */
+void _lwkt_inbox_push(struct lwkt_cpu *to, lwkt_ipifunc_t f, void *a1,
+		      void *a2);
+int _lwkt_inbox_process(struct lwkt_cpu *gd);
+void _lwkt_cpu_idle_loop(struct lwkt_cpu *gd);
+
+/* thread.c */
+void _lwkt_thread_init_idle(struct lwkt_cpu *gd);
+void _lwkt_setrunqueue(struct lwkt_cpu *gd, struct lwkt_thread *td);
+struct lwkt_thread *_lwkt_choose(struct lwkt_cpu *gd);
+void _lwkt_switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next);
+void _lwkt_adopt(void *td, void *unused);
+
+/* ctx.c */
+void _lwkt_ctx_init_thread(struct lwkt_thread *td, void (*entry)(transfer_t));
+void _lwkt_ctx_init_self(struct lwkt_ctx *c);
+void _lwkt_ctx_fini(struct lwkt_ctx *c);
+/* Switches from `from` to `to`; returns when something switches back.
+ * dying: `from` never runs again (ASan drops its fake stack). */
+void _lwkt_ctx_switch(struct lwkt_ctx *from, struct lwkt_ctx *to,
+		      bool dying);
+/* First code on a new context: completes the switch bookkeeping. */
+void _lwkt_ctx_entered(transfer_t t);
+
+#endif /* LWKT_SRC_PRIV_H */

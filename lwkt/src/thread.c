@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * thread.c - lightweight threads and the per-cpu scheduler: run queues by
+ * priority, switch/yield/sleep, wait channels, exit and join, migration,
+ * and critical sections.
+ *
+ * Everything here runs on the thread's own cpu, inside a critical section
+ * where it touches scheduler state, so none of it needs a lock or an
+ * atomic: another cpu that wants to change our state (schedule a thread,
+ * wake a channel, hand us a migrating thread) sends us an IPI.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lwkt_priv.h"
+#include "lwkt_trace.h"
+
+__thread struct lwkt_cpu *lwkt_tls_gd __attribute__((tls_model("initial-exec")));
+
+void
+lwkt_panic(const char *fmt, ...)
+{
+	va_list ap;
+	struct lwkt_cpu *gd = mycpu();
+
+	fflush(stdout);
+	fprintf(stderr, "lwkt panic: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (gd != NULL)
+		fprintf(stderr, " [cpu %d, thread '%s' id %llu]", gd->gd_cpuid,
+			gd->gd_curthread->td_name,
+			(unsigned long long)gd->gd_curthread->td_id);
+	else
+		fprintf(stderr, " [not an LWKT thread]");
+	fputc('\n', stderr);
+	abort();
+}
+
+struct lwkt_cpu *
+_lwkt_need_cpu(const char *fn)
+{
+	struct lwkt_cpu *gd = mycpu();
+	if (__builtin_expect(gd == NULL, 0))
+		lwkt_panic("%s() called from a thread that is not an LWKT "
+			   "thread (see lwkt/cpu.h for the calls allowed "
+			   "there)", fn);
+	return gd;
+}
+
+/* ---------------------------------------------------------------------- */
+/* critical sections */
+
+void
+crit_enter(void)
+{
+	struct lwkt_thread *td = _lwkt_need_cpu("crit_enter")->gd_curthread;
+	if (td->td_critcount++ == 0)
+		LWKT_TRACE(crit_enter, td->td_gd->gd_cpuid, td->td_id);
+	/* Keeps the protected accesses after the increment. */
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+void
+crit_exit(void)
+{
+	struct lwkt_cpu *gd = _lwkt_need_cpu("crit_exit");
+	struct lwkt_thread *td = gd->gd_curthread;
+
+	if (td->td_critcount <= 0)
+		lwkt_panic("crit_exit() without crit_enter() (depth %d)",
+			   td->td_critcount);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (--td->td_critcount != 0)
+		return;
+	LWKT_TRACE(crit_exit, gd->gd_cpuid, td->td_id);
+	/* The crit_exit that drops the count to zero runs what waited. */
+	if (_lwkt_ipiq_pending(gd) ||
+	    atomic_load_explicit(&gd->gd_inbox_any, memory_order_relaxed)) {
+		td->td_critcount++;
+		_lwkt_ipiq_process(gd);
+		_lwkt_inbox_process(gd);
+		td->td_critcount--;
+	}
+}
+
+int
+crit_depth(void)
+{
+	struct lwkt_cpu *gd = mycpu();
+	return gd ? gd->gd_curthread->td_critcount : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* run queue: one list per priority; gd_rqmask bit p = list p non-empty */
+
+static void
+rq_remove(struct lwkt_cpu *gd, struct lwkt_thread *td)
+{
+	int p = td->td_pri;
+	if (td->td_rqprev)
+		td->td_rqprev->td_rqnext = td->td_rqnext;
+	else
+		gd->gd_rqhead[p] = td->td_rqnext;
+	if (td->td_rqnext)
+		td->td_rqnext->td_rqprev = td->td_rqprev;
+	else
+		gd->gd_rqtail[p] = td->td_rqprev;
+	if (gd->gd_rqhead[p] == NULL)
+		gd->gd_rqmask &= ~(1u << p);
+	td->td_rqnext = td->td_rqprev = NULL;
+	td->td_flags &= ~TDF_RUNQ;
+}
+
+static void
+rq_append(struct lwkt_cpu *gd, struct lwkt_thread *td)
+{
+	int p = td->td_pri;
+	td->td_rqnext = NULL;
+	td->td_rqprev = gd->gd_rqtail[p];
+	if (gd->gd_rqtail[p])
+		gd->gd_rqtail[p]->td_rqnext = td;
+	else
+		gd->gd_rqhead[p] = td;
+	gd->gd_rqtail[p] = td;
+	gd->gd_rqmask |= 1u << p;
+	td->td_flags |= TDF_RUNQ;
+}
+
+void
+_lwkt_setrunqueue(struct lwkt_cpu *gd, struct lwkt_thread *td)
+{
+	if (!(td->td_flags & (TDF_RUNQ | TDF_EXITING | TDF_IDLE)))
+		rq_append(gd, td);
+}
+
+struct lwkt_thread *
+_lwkt_choose(struct lwkt_cpu *gd)
+{
+	if (gd->gd_rqmask == 0)
+		return NULL;
+	return gd->gd_rqhead[31 - __builtin_clz(gd->gd_rqmask)];
+}
+
+/* ---------------------------------------------------------------------- */
+/* switching */
+
+static long
+futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, (uint32_t *)uaddr, op, val, NULL, NULL, 0);
+}
+
+static void
+wakeup_local(void *ident, void *unused);
+
+/* Frees what a dead thread left: its stack (we are off it now), its TSan
+ * fiber; then hands td to its joiner (or frees it if detached). */
+static void
+reap(struct lwkt_cpu *gd, struct lwkt_thread *td)
+{
+	munmap(td->td_stack, td->td_stack_map);
+	_lwkt_ctx_fini(&td->td_ctx);
+	gd->gd_nthreads--;
+	if (td->td_flags & TDF_DETACHED) {
+		free(td);
+	} else {
+		/* Release: our last touches of td happen before the joiner
+		 * (acquire) owns and frees it.  td is not touched after. */
+		atomic_store_explicit(&td->td_exited, 1, memory_order_release);
+		futex(&td->td_exited, FUTEX_WAKE_PRIVATE, INT32_MAX);
+		lwkt_wakeup(td);	/* LWKT joiners sleep on td */
+	}
+	/* Last: shutdown waits for this to reach 0 (after our wakeups). */
+	atomic_fetch_sub_explicit(&lwkt_rt->rt_live_threads, 1,
+				  memory_order_release);
+}
+
+/* Work a switch leaves for whoever runs next on this cpu. */
+static void
+post_switch(struct lwkt_cpu *gd)
+{
+	if (gd->gd_dead) {
+		struct lwkt_thread *dead = gd->gd_dead;
+		gd->gd_dead = NULL;
+		reap(gd, dead);
+	}
+	if (gd->gd_migrating) {
+		/* Its stack is free now: the target may run it at once. */
+		struct lwkt_thread *td = gd->gd_migrating;
+		gd->gd_migrating = NULL;
+		gd->gd_nthreads--;
+		lwkt_send_ipiq(td->td_migrate_to, _lwkt_adopt, td);
+	}
+}
+
+void
+_lwkt_switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next)
+{
+	struct lwkt_thread *td = gd->gd_curthread;
+
+	lwkt_stat_inc(&gd->gd_st_switches);
+	LWKT_TRACE(thread_switch, gd->gd_cpuid, td->td_id, next->td_id);
+	/* TOKENS: a thread that leaves the run queue gives its tokens up
+	 * here and gets them back before it runs again (token.c). */
+	gd->gd_curthread = next;
+	atomic_store_explicit(&gd->gd_inthread, !(next->td_flags & TDF_IDLE),
+			      memory_order_relaxed);
+	_lwkt_ctx_switch(&td->td_ctx, &next->td_ctx,
+			 (td->td_flags & TDF_EXITING) != 0);
+	/* Back on td, maybe on another cpu (migrate): re-read mycpu. */
+	post_switch(mycpu());
+}
+
+/* Best runnable thread, or the idle loop. */
+static struct lwkt_thread *
+choose_or_idle(struct lwkt_cpu *gd)
+{
+	struct lwkt_thread *next = _lwkt_choose(gd);
+	return next ? next : &gd->gd_idlethread;
+}
+
+void
+lwkt_switch(void)
+{
+	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_switch");
+	struct lwkt_thread *td = gd->gd_curthread;
+
+	td->td_critcount++;
+	/* IPIs may make threads runnable, us included. */
+	_lwkt_ipiq_process(gd);
+	_lwkt_inbox_process(gd);
+	struct lwkt_thread *next = choose_or_idle(gd);
+	if (next != td)
+		_lwkt_switch_to(gd, next);
+	td->td_critcount--;
+}
+
+void
+lwkt_yield(void)
+{
+	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_yield");
+	struct lwkt_thread *td = gd->gd_curthread;
+
+	td->td_critcount++;
+	_lwkt_ipiq_process(gd);
+	_lwkt_inbox_process(gd);
+	if (td->td_flags & TDF_RUNQ) {
+		/* Round-robin among equals: go to the tail of our list. */
+		rq_remove(gd, td);
+		rq_append(gd, td);
+	}
+	struct lwkt_thread *next = _lwkt_choose(gd);
+	if (next != NULL && next != td)
+		_lwkt_switch_to(gd, next);
+	td->td_critcount--;
+}
+
+void
+lwkt_deschedule_self(void)
+{
+	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_deschedule_self");
+	struct lwkt_thread *td = gd->gd_curthread;
+	if (td->td_flags & TDF_IDLE)
+		lwkt_panic("lwkt_deschedule_self() from an IPI function or "
+			   "the idle loop: only threads can block");
+	if (td->td_flags & TDF_RUNQ)
+		rq_remove(gd, td);
+}
+
+static void
+schedule_ipi(void *arg, void *unused)
+{
+	(void)unused;
+	struct lwkt_thread *td = arg;
+	_lwkt_setrunqueue(td->td_gd, td);
+}
+
+void
+lwkt_schedule(lwkt_thread_t td)
+{
+	struct lwkt_cpu *gd = mycpu();
+	if (gd == td->td_gd) {
+		gd->gd_curthread->td_critcount++;
+		_lwkt_setrunqueue(gd, td);
+		gd->gd_curthread->td_critcount--;
+	} else {
+		/* One IPI carries the whole wake-up (seed 000). */
+		lwkt_send_ipiq(td->td_gd->gd_cpuid, schedule_ipi, td);
+	}
+}
+
+void
+lwkt_sleep(void)
+{
+	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_sleep");
+	struct lwkt_thread *td = gd->gd_curthread;
+	td->td_critcount++;
+	lwkt_deschedule_self();
+	lwkt_switch();
+	td->td_critcount--;
+}
+
+/* ---------------------------------------------------------------------- */
+/* wait channels: a per-cpu list of sleepers; a wake-up reaches every cpu
+ * by IPI and each wakes its own sleepers. */
+
+static void
+wakeup_local(void *ident, void *unused)
+{
+	(void)unused;
+	struct lwkt_cpu *gd = mycpu();
+	struct lwkt_thread **pp = &gd->gd_sleepq, *td;
+	while ((td = *pp) != NULL) {
+		if (td->td_wchan == ident) {
+			*pp = td->td_slnext;
+			td->td_slnext = NULL;
+			td->td_wchan = NULL;
+			_lwkt_setrunqueue(gd, td);
+		} else {
+			pp = &td->td_slnext;
+		}
+	}
+}
+
+static void
+sleepq_remove(struct lwkt_cpu *gd, struct lwkt_thread *td)
+{
+	for (struct lwkt_thread **pp = &gd->gd_sleepq; *pp;
+	     pp = &(*pp)->td_slnext) {
+		if (*pp == td) {
+			*pp = td->td_slnext;
+			break;
+		}
+	}
+	td->td_slnext = NULL;
+	td->td_wchan = NULL;
+}
+
+void
+lwkt_tsleep(const void *ident)
+{
+	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_tsleep");
+	struct lwkt_thread *td = gd->gd_curthread;
+
+	td->td_critcount++;
+	td->td_wchan = ident;
+	td->td_slnext = gd->gd_sleepq;
+	gd->gd_sleepq = td;
+	lwkt_deschedule_self();
+	lwkt_switch();
+	/* Scheduled by something other than a wake-up: leave the queue. */
+	gd = mycpu();
+	if (td->td_wchan != NULL)
+		sleepq_remove(gd, td);
+	td->td_critcount--;
+}
+
+void
+lwkt_wakeup(const void *ident)
+{
+	struct lwkt_cpu *gd = mycpu();
+	for (int c = 0; c < lwkt_rt->rt_ncpus; c++) {
+		if (gd && c == gd->gd_cpuid) {
+			gd->gd_curthread->td_critcount++;
+			wakeup_local((void *)ident, NULL);
+			gd->gd_curthread->td_critcount--;
+		} else {
+			lwkt_send_ipiq(c, wakeup_local, (void *)ident);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* creation, exit, join, migration */
+
+static void
+thread_entry(transfer_t t)
+{
+	_lwkt_ctx_entered(t);
+	struct lwkt_cpu *gd = mycpu();
+	post_switch(gd);
+	struct lwkt_thread *td = gd->gd_curthread;
+	td->td_critcount--;	/* created at 1: we arrived via a switch */
+	td->td_fn(td->td_arg);
+	lwkt_exit();
+}
+
+/* Runs on the thread's new cpu (IPI, inbox or directly). */
+void
+_lwkt_adopt(void *arg, void *unused)
+{
+	(void)unused;
+	struct lwkt_thread *td = arg;
+	struct lwkt_cpu *gd = mycpu();
+	if (td->td_flags & TDF_MIGRATING)
+		td->td_flags &= ~TDF_MIGRATING;
+	else
+		LWKT_TRACE(thread_create, gd->gd_cpuid, td->td_id, td->td_name);
+	td->td_gd = gd;
+	gd->gd_nthreads++;
+	_lwkt_setrunqueue(gd, td);
+}
+
+int
+lwkt_create_pri(lwkt_thread_fn fn, void *arg, int cpu, int flags, int pri,
+		lwkt_thread_t *tdp, const char *name)
+{
+	struct lwkt_runtime *rt = lwkt_rt;
+	if (rt == NULL)
+		return ESHUTDOWN;
+	if (fn == NULL || cpu < 0 || cpu >= rt->rt_ncpus || pri < LWKT_PRI_MIN
+	    || pri > LWKT_PRI_MAX || (flags & ~LWKT_CREATE_DETACHED))
+		return EINVAL;
+	struct lwkt_thread *td = calloc(1, sizeof *td);
+	if (td == NULL)
+		return ENOMEM;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	td->td_stack_map = rt->rt_stack_size + page;
+	td->td_stack = mmap(NULL, td->td_stack_map, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (td->td_stack == MAP_FAILED) {
+		free(td);
+		return ENOMEM;
+	}
+	/* Guard page: an overflow faults instead of corrupting memory. */
+	mprotect(td->td_stack, page, PROT_NONE);
+	td->td_fn = fn;
+	td->td_arg = arg;
+	td->td_pri = pri;
+	td->td_critcount = 1;	/* dropped by thread_entry */
+	td->td_flags = (flags & LWKT_CREATE_DETACHED) ? TDF_DETACHED : 0;
+	td->td_id = atomic_fetch_add_explicit(&rt->rt_next_tid, 1,
+					      memory_order_relaxed);
+	snprintf(td->td_name, sizeof td->td_name, "%s", name ? name : "lwkt");
+	_lwkt_ctx_init_thread(td, thread_entry);
+	td->td_gd = rt->rt_cpu[cpu];
+	atomic_fetch_add_explicit(&rt->rt_live_threads, 1,
+				  memory_order_relaxed);
+	if (tdp)
+		*tdp = td;
+	/* Hand it to its cpu: all of td above is published by the IPI. */
+	lwkt_send_ipiq(cpu, _lwkt_adopt, td);
+	return 0;
+}
+
+int
+lwkt_create(lwkt_thread_fn fn, void *arg, int cpu, int flags,
+	    lwkt_thread_t *tdp, const char *name)
+{
+	return lwkt_create_pri(fn, arg, cpu, flags, LWKT_PRI_NORMAL, tdp,
+			       name);
+}
+
+void
+lwkt_exit(void)
+{
+	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_exit");
+	struct lwkt_thread *td = gd->gd_curthread;
+	if (td->td_flags & TDF_IDLE)
+		lwkt_panic("lwkt_exit() from an IPI function or idle loop");
+	td->td_critcount++;
+	LWKT_TRACE(thread_exit, gd->gd_cpuid, td->td_id);
+	if (td->td_flags & TDF_RUNQ)
+		rq_remove(gd, td);
+	td->td_flags |= TDF_EXITING;
+	gd->gd_dead = td;	/* reaped by the next context, off our stack */
+	_lwkt_switch_to(gd, choose_or_idle(gd));
+	lwkt_panic("lwkt_exit: a dead thread was resumed");
+}
+
+int
+lwkt_join(lwkt_thread_t td)
+{
+	if (td == NULL || (td->td_flags & TDF_DETACHED) ||
+	    td == lwkt_curthread())
+		return EINVAL;
+	struct lwkt_cpu *gd = mycpu();
+	if (gd != NULL) {
+		/* An LWKT joiner sleeps on td; reap() wakes it after the
+		 * release store, and our check+sleep is one critical
+		 * section, so the wake-up cannot slip in between. */
+		struct lwkt_thread *me = gd->gd_curthread;
+		me->td_critcount++;
+		while (atomic_load_explicit(&td->td_exited,
+					    memory_order_acquire) == 0)
+			lwkt_tsleep(td);
+		mycpu()->gd_curthread->td_critcount--;
+	} else {
+		uint32_t v;
+		while ((v = atomic_load_explicit(&td->td_exited,
+						 memory_order_acquire)) == 0)
+			futex(&td->td_exited, FUTEX_WAIT_PRIVATE, v);
+	}
+	free(td);
+	return 0;
+}
+
+int
+lwkt_migrate(int cpu)
+{
+	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_migrate");
+	struct lwkt_thread *td = gd->gd_curthread;
+	if (cpu < 0 || cpu >= lwkt_rt->rt_ncpus || (td->td_flags & TDF_IDLE))
+		return EINVAL;
+	if (cpu == gd->gd_cpuid)
+		return 0;
+	td->td_critcount++;
+	if (td->td_flags & TDF_RUNQ)
+		rq_remove(gd, td);
+	td->td_flags |= TDF_MIGRATING;
+	td->td_migrate_to = cpu;
+	gd->gd_migrating = td;	/* sent by the next context, off our stack */
+	_lwkt_switch_to(gd, choose_or_idle(gd));
+	/* Now on cpu `cpu` (post_switch there ran on the adopting side). */
+	td->td_critcount--;
+	return 0;
+}
+
+lwkt_thread_t
+lwkt_curthread(void)
+{
+	struct lwkt_cpu *gd = mycpu();
+	if (gd == NULL || (gd->gd_curthread->td_flags & TDF_IDLE))
+		return NULL;
+	return gd->gd_curthread;
+}
+
+uint64_t
+lwkt_thread_id(lwkt_thread_t td)
+{
+	return td->td_id;
+}
+
+int
+lwkt_thread_cpu(lwkt_thread_t td)
+{
+	return td->td_gd->gd_cpuid;
+}
+
+const char *
+lwkt_thread_name(lwkt_thread_t td)
+{
+	return td->td_name;
+}
+
+void
+_lwkt_thread_init_idle(struct lwkt_cpu *gd)
+{
+	struct lwkt_thread *td = &gd->gd_idlethread;
+	memset(td, 0, sizeof *td);
+	td->td_gd = gd;
+	td->td_flags = TDF_IDLE;
+	td->td_id = 0;
+	snprintf(td->td_name, sizeof td->td_name, "idle/%d", gd->gd_cpuid);
+	_lwkt_ctx_init_self(&td->td_ctx);
+	gd->gd_curthread = td;
+}

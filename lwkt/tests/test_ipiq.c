@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_ipiq.c - IPI rings: FIFO per pair with checksums, no lost wake-up
+ * with a zero idle spin (both fence modes), full-ring self-drain with a
+ * 4-entry ring, critical sections deferring IPIs, cpusync, hard IPIs.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "lwkt/crit.h"
+#include "lwkt/ipiq.h"
+#include "lwkt/thread.h"
+#include "lt_util.h"
+
+/* ---- FIFO per (src,dst) over >= 10^6 IPIs, both directions ---- */
+#define FIFO_N 1000000ull
+
+struct fifo_dir {
+	uint64_t expect;		/* receiver cpu only */
+	uint64_t sum;			/* receiver cpu only */
+	_Atomic uint64_t done;		/* receiver stores, main reads */
+	_Atomic int bad;
+};
+static struct fifo_dir dir[2];
+
+static void
+fifo_recv(void *a1, void *a2)
+{
+	struct fifo_dir *d = a2;
+	uint64_t v = (uint64_t)(uintptr_t)a1;
+	if (v != d->expect)
+		atomic_store(&d->bad, 1);
+	d->expect = v + 1;
+	d->sum += v * 2654435761u;
+	atomic_store_explicit(&d->done, d->expect, memory_order_release);
+}
+
+static void
+fifo_sender(void *arg)
+{
+	int me = (int)(intptr_t)arg, peer = 1 - me;
+	for (uint64_t i = 0; i < FIFO_N; i++)
+		lwkt_send_ipiq2(peer, fifo_recv, (void *)(uintptr_t)i,
+				&dir[me]);
+}
+
+START_TEST(t_fifo_million)
+{
+	if (lt_start(NULL) < 2)
+		return;
+	lwkt_thread_t t0, t1;
+	ck_assert_int_eq(lwkt_create(fifo_sender, (void *)0, 0, 0, &t0, "s0"), 0);
+	ck_assert_int_eq(lwkt_create(fifo_sender, (void *)1, 1, 0, &t1, "s1"), 0);
+	lt_wait_u64(&dir[0].done, FIFO_N);
+	lt_wait_u64(&dir[1].done, FIFO_N);
+	ck_assert_int_eq(lwkt_join(t0), 0);
+	ck_assert_int_eq(lwkt_join(t1), 0);
+	uint64_t want = 0;
+	for (uint64_t i = 0; i < FIFO_N; i++)
+		want += i * 2654435761u;
+	for (int d = 0; d < 2; d++) {
+		ck_assert_int_eq(atomic_load(&dir[d].bad), 0);
+		ck_assert_uint_eq(dir[d].sum, want);
+	}
+	struct lwkt_stats st;
+	ck_assert_int_eq(lwkt_stats(0, &st), 0);
+	ck_assert_uint_ge(st.ls_ipis_sent, FIFO_N);
+	ck_assert_uint_ge(st.ls_ipis_received, FIFO_N);
+	ck_assert_int_eq(lwkt_stats(5, &st), EINVAL);
+	lwkt_shutdown();
+}
+END_TEST
+
+/* ---- no lost wake-up: the target sleeps at once between bursts ---- */
+struct burst {
+	lwkt_thread_t sender;
+	_Atomic int acked;		/* set on cpu 0 by the ack IPI */
+	unsigned got;			/* cpu 1 only */
+};
+static struct burst bu;
+
+static void
+burst_ack(void *a1, void *a2)
+{
+	(void)a1, (void)a2;
+	atomic_store_explicit(&bu.acked, 1, memory_order_relaxed);
+	lwkt_schedule(bu.sender);
+}
+
+static void
+burst_recv(void *a1, void *a2)
+{
+	(void)a2;
+	bu.got++;
+	if ((uintptr_t)a1)		/* last of the burst: answer */
+		lwkt_send_ipiq(0, burst_ack, NULL);
+}
+
+static void
+burst_sender(void *arg)
+{
+	unsigned rounds = (unsigned)(uintptr_t)arg, seed = 12345;
+	for (unsigned r = 0; r < rounds; r++) {
+		unsigned k = 1 + rand_r(&seed) % 8;
+		atomic_store_explicit(&bu.acked, 0, memory_order_relaxed);
+		for (unsigned i = 0; i < k; i++)
+			lwkt_send_ipiq(1, burst_recv,
+				       (void *)(uintptr_t)(i == k - 1));
+		/* Block until the ack: the check and the sleep are one
+		 * critical section, so the ack's schedule cannot slip by. */
+		crit_enter();
+		while (!atomic_load_explicit(&bu.acked, memory_order_relaxed))
+			lwkt_sleep();
+		crit_exit();
+		/* A random pause lets the target fall asleep (spin 0). */
+		for (unsigned s = rand_r(&seed) % 20000; s; s--)
+			lwkt_cpu_relax();
+	}
+}
+
+static void
+run_bursts(enum lwkt_fence_mode mode)
+{
+	struct lwkt_config cfg;
+	lwkt_config_default(&cfg);
+	cfg.lc_idle_spin_ns = 0;
+	cfg.lc_fence = mode;
+	if (lt_start(&cfg) < 2)
+		return;
+	ck_assert_int_eq(lwkt_create(burst_sender, (void *)(uintptr_t)1500, 0,
+				     0, &bu.sender, "burst"), 0);
+	ck_assert_int_eq(lwkt_join(bu.sender), 0);
+	ck_assert_uint_gt(bu.got, 1500);
+	struct lwkt_stats st;
+	lwkt_stats(1, &st);
+	/* The target really slept between bursts. */
+	ck_assert_uint_gt(st.ls_idle_sleeps, 100);
+	lwkt_shutdown();
+}
+
+START_TEST(t_no_lost_wakeup_asym) { run_bursts(LWKT_FENCE_ASYMMETRIC); }
+END_TEST
+START_TEST(t_no_lost_wakeup_sym) { run_bursts(LWKT_FENCE_SYMMETRIC); }
+END_TEST
+
+/* ---- full ring: 4 entries, both cpus flooding each other ---- */
+#define FLOOD_N 200000ull
+static _Atomic uint64_t flood_got[2];
+static uint64_t flood_next[2];
+
+static void
+flood_recv(void *a1, void *a2)
+{
+	(void)a2;
+	int me = lwkt_mycpuid();
+	ck_assert_uint_eq((uint64_t)(uintptr_t)a1, flood_next[me]);
+	flood_next[me]++;
+	atomic_store_explicit(&flood_got[me], flood_next[me],
+			      memory_order_release);
+}
+
+static void
+flooder(void *arg)
+{
+	int peer = 1 - (int)(intptr_t)arg;
+	for (uint64_t i = 0; i < FLOOD_N; i++)
+		lwkt_send_ipiq(peer, flood_recv, (void *)(uintptr_t)i);
+}
+
+START_TEST(t_full_ring_self_drain)
+{
+	struct lwkt_config cfg;
+	lwkt_config_default(&cfg);
+	cfg.lc_ipiq_size = 4;
+	if (lt_start(&cfg) < 2)
+		return;
+	lwkt_thread_t a, b;
+	/* Each flooder never yields: only the drain-while-full rule lets
+	 * the other side's ring empty. */
+	lwkt_create(flooder, (void *)0, 0, 0, &a, "flood0");
+	lwkt_create(flooder, (void *)1, 1, 0, &b, "flood1");
+	lt_wait_u64(&flood_got[0], FLOOD_N);
+	lt_wait_u64(&flood_got[1], FLOOD_N);
+	lwkt_join(a);
+	lwkt_join(b);
+	struct lwkt_stats s0, s1;
+	lwkt_stats(0, &s0);
+	lwkt_stats(1, &s1);
+	ck_assert_uint_gt(s0.ls_ringfull_waits + s1.ls_ringfull_waits, 0);
+	lwkt_shutdown();
+}
+END_TEST
+
+START_TEST(t_bad_ring_size)
+{
+	struct lwkt_config cfg;
+	lwkt_config_default(&cfg);
+	cfg.lc_ipiq_size = 3;
+	ck_assert_int_eq(lwkt_init(&cfg), EINVAL);
+	ck_assert_int_eq(lwkt_ncpus(), 0);
+	ck_assert_int_eq(lwkt_send_ipiq(0, flood_recv, NULL), EINVAL);
+}
+END_TEST
+
+/* ---- critical sections defer IPIs; the last crit_exit runs them ---- */
+static _Atomic int crit_ran, crit_sent;
+
+static void
+crit_func(void *a1, void *a2)
+{
+	(void)a1, (void)a2;
+	atomic_store(&crit_ran, 1);
+}
+
+static void
+crit_sender(void *arg)
+{
+	(void)arg;
+	lwkt_send_ipiq(1, crit_func, NULL);
+	atomic_store(&crit_sent, 1);
+}
+
+static void
+crit_holder(void *arg)
+{
+	(void)arg;
+	crit_enter();
+	crit_enter();
+	ck_assert_int_eq(crit_depth(), 2);
+	lwkt_create(crit_sender, NULL, 0, LWKT_CREATE_DETACHED, NULL, "snd");
+	while (!atomic_load(&crit_sent))
+		lwkt_cpu_relax();
+	/* The IPI is in our ring: polling inside a critical section and
+	 * the inner crit_exit must not run it. */
+	for (int i = 0; i < 1000; i++)
+		ck_assert_int_eq(lwkt_ipiq_poll(), 0);
+	crit_exit();
+	ck_assert_int_eq(atomic_load(&crit_ran), 0);
+	crit_exit();	/* to zero: runs it */
+	ck_assert_int_eq(atomic_load(&crit_ran), 1);
+	ck_assert_int_eq(crit_depth(), 0);
+}
+
+START_TEST(t_crit_defers_ipis)
+{
+	if (lt_start(NULL) < 2)
+		return;
+	lwkt_thread_t t;
+	lwkt_create(crit_holder, NULL, 1, 0, &t, "holder");
+	lwkt_join(t);
+	lwkt_shutdown();
+}
+END_TEST
+
+/* ---- cpusync: every cpu runs the function, the caller waits ---- */
+static _Atomic int sync_seen[LWKT_MAXCPU];
+
+static void
+sync_func(void *a1, void *a2)
+{
+	(void)a1, (void)a2;
+	atomic_fetch_add(&sync_seen[lwkt_mycpuid()], 1);
+}
+
+static void
+sync_caller(void *arg)
+{
+	(void)arg;
+	lwkt_cpusync(~0ull, sync_func, NULL);
+}
+
+START_TEST(t_cpusync)
+{
+	int n = lt_start(NULL);
+	ck_assert_int_eq(lwkt_cpusync(~0ull, sync_func, NULL), 0); /* outside */
+	lwkt_thread_t t;
+	lwkt_create(sync_caller, NULL, 0, 0, &t, "sync");
+	lwkt_join(t);
+	for (int c = 0; c < n; c++)
+		ck_assert_int_eq(atomic_load(&sync_seen[c]), 2);
+	lwkt_shutdown();
+}
+END_TEST
+
+/* ---- hard IPI: a thread that never yields still gets its IPI ---- */
+static _Atomic int hard_flag;
+
+static void
+hard_func(void *a1, void *a2)
+{
+	(void)a1, (void)a2;
+	atomic_store(&hard_flag, 1);
+}
+
+static void
+spinner(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&hard_flag))
+		lwkt_cpu_relax();	/* no yield, no poll */
+}
+
+static void
+hard_sender(void *arg)
+{
+	(void)arg;
+	lwkt_send_ipiq(1, hard_func, NULL);
+}
+
+START_TEST(t_hard_ipi)
+{
+	struct lwkt_config cfg;
+	lwkt_config_default(&cfg);
+	cfg.lc_hard_ipi = true;
+	if (lt_start(&cfg) < 2)
+		return;
+	lwkt_thread_t s, h;
+	lwkt_create(spinner, NULL, 1, 0, &s, "spinner");
+	/* Let the spinner start running before the IPI goes out. */
+	struct timespec ts = {0, 20000000};
+	nanosleep(&ts, NULL);
+	lwkt_create(hard_sender, NULL, 0, 0, &h, "hard");
+	lwkt_join(h);
+	lwkt_join(s);
+	struct lwkt_stats st;
+	lwkt_stats(0, &st);
+	ck_assert_uint_ge(st.ls_signals_sent, 1);
+	lwkt_shutdown();
+}
+END_TEST
+
+static void
+add(Suite *s)
+{
+	TCase *tc = ltest_tcase(s, "ipiq", 60);
+	tcase_add_test(tc, t_fifo_million);
+	tcase_add_test(tc, t_no_lost_wakeup_asym);
+	tcase_add_test(tc, t_no_lost_wakeup_sym);
+	tcase_add_test(tc, t_full_ring_self_drain);
+	tcase_add_test(tc, t_bad_ring_size);
+	tcase_add_test(tc, t_crit_defers_ipis);
+	tcase_add_test(tc, t_cpusync);
+	tcase_add_test(tc, t_hard_ipi);
+}
+LTEST_MAIN("ipiq", add)
