@@ -11,6 +11,8 @@ events join as trace/README.md promises:
     before the send) and one msg_reply (src == the dispatch cpu, dst == the
     sender's cpu, not before the dispatch); every msg_wait_end has its
     msg_wait_begin and comes after the reply;
+  * every mutexq_enqueue (queue_id, seq) has its mutexq_dequeue, in FIFO
+    order per queue (seq 0 starts a new run of a re-initialised queue);
   * no event was discarded (a loss would make joins fail for no bug).
 
 Ids are scoped by process (vpid context).  Exit 0 when all hold, 1 with
@@ -52,6 +54,10 @@ def main():
     disp = {}            # (vpid, msg_id) -> (port, cpu, ts)
     reply = {}           # (vpid, msg_id) -> (src, dst, ts)
     wait_begin = set()
+    mq_enq = set()       # (vpid, queue_id, generation, seq)
+    mq_deq = collections.defaultdict(list)  # (vpid, queue_id, gen) -> seqs
+    mq_gen_enq = collections.Counter()
+    mq_gen_deq = collections.Counter()
     errs = []
     dup = collections.Counter()
 
@@ -111,6 +117,21 @@ def main():
                 if key in reply:
                     dup[("msg_reply",) + key] += 1
                 reply[key] = (int(f["src"]), int(f["dst"]), ts)
+            elif name in ("mutexq_enqueue", "mutexq_dequeue"):
+                # A benchmark re-inits its queues (same queue_id, seq from
+                # 0) at every run: seq 0 starts a new generation.
+                qid = (vpid, int(f["queue_id"]))
+                seq = int(f["seq"])
+                gens = mq_gen_enq if name == "mutexq_enqueue" else mq_gen_deq
+                if seq == 0:
+                    gens[qid] += 1
+                q = qid + (gens[qid],)
+                if name == "mutexq_enqueue":
+                    if q + (seq,) in mq_enq:
+                        dup[("mutexq_enqueue",) + q + (seq,)] += 1
+                    mq_enq.add(q + (seq,))
+                else:
+                    mq_deq[q].append(seq)
             elif name == "msg_wait_begin":
                 wait_begin.add((vpid, int(f["msg_id"])))
             elif name == "msg_wait_end":
@@ -172,6 +193,17 @@ def main():
     for key in list(disp) + list(reply):
         if key not in sends:
             fail(errs, f"msg {key} dispatched/replied but never sent")
+
+    ndeq = 0
+    for q, seqs in mq_deq.items():
+        ndeq += len(seqs)
+        for seq in seqs:
+            if q + (seq,) not in mq_enq:
+                fail(errs, f"mutexq {q[1]} run {q[2]} (pid {q[0]}): dequeue of seq {seq} never enqueued")
+        if any(b <= a_ for a_, b in zip(seqs, seqs[1:])):
+            fail(errs, f"mutexq {q[1]} run {q[2]} (pid {q[0]}): dequeues not FIFO")
+    if ndeq != len(mq_enq):
+        fail(errs, f"mutexq: {len(mq_enq)} enqueued, {ndeq} dequeued")
 
     joined = sum(1 for k in sends if k in disp and k in reply)
     print(f"check_trace: {total} lwkt events ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}); "
