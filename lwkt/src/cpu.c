@@ -155,8 +155,9 @@ _lwkt_cpu_idle_loop(struct lwkt_cpu *gd)
 			LWKT_TRACE(idle_enter, gd->gd_cpuid);
 		}
 		if ((int64_t)(now - idle_since) < lwkt_rt->rt_idle_spin_ns) {
-			/* Poll a little between clock reads. */
-			for (int i = 0; i < 32 && !has_work(gd); i++)
+			/* Poll the rings; read the clock (~25 ns) only every
+			 * 256 polls, so an arrival is seen within one poll. */
+			for (int i = 0; i < 256 && !has_work(gd); i++)
 				lwkt_cpu_relax();
 			continue;
 		}

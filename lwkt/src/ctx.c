@@ -13,14 +13,6 @@
 
 #include "lwkt_priv.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/common_interface_defs.h>
-#define LWKT_ASAN 1
-#endif
-#if defined(__SANITIZE_THREAD__)
-#include <sanitizer/tsan_interface.h>
-#define LWKT_TSAN 1
-#endif
 
 void
 _lwkt_ctx_init_self(struct lwkt_ctx *c)
@@ -65,44 +57,6 @@ _lwkt_ctx_fini(struct lwkt_ctx *c)
 		__tsan_destroy_fiber(c->c_tsan_fiber);
 #endif
 	c->c_tsan_fiber = NULL;
-}
-
-/* The arriving side of every switch: save the leaver's fctx, tell ASan
- * which stack we came from. */
-static inline void
-_lwkt_ctx_arrive(transfer_t t, void *fake_stack)
-{
-	struct lwkt_ctx *prev = t.data;
-	prev->c_fctx = t.fctx;
-#ifdef LWKT_ASAN
-	const void *lo;
-	size_t size;
-	__sanitizer_finish_switch_fiber(fake_stack, &lo, &size);
-	if (prev->c_stack_lo == NULL) {
-		prev->c_stack_lo = (void *)lo;
-		prev->c_stack_size = size;
-	}
-#else
-	(void)fake_stack;
-#endif
-}
-
-void
-_lwkt_ctx_switch(struct lwkt_ctx *from, struct lwkt_ctx *to, bool dying)
-{
-	void *fake = NULL;
-#ifdef LWKT_ASAN
-	/* NULL save slot: `from` is dying, ASan may free its fake stack. */
-	__sanitizer_start_switch_fiber(dying ? NULL : &fake, to->c_stack_lo,
-				       to->c_stack_size);
-#else
-	(void)dying;
-#endif
-#ifdef LWKT_TSAN
-	__tsan_switch_to_fiber(to->c_tsan_fiber, 0);
-#endif
-	transfer_t t = jump_fcontext(to->c_fctx, from);
-	_lwkt_ctx_arrive(t, fake);
 }
 
 void

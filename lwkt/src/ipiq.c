@@ -78,25 +78,6 @@ _lwkt_ipiq_free(struct lwkt_runtime *rt)
 /* ---------------------------------------------------------------------- */
 /* consumer side (the ring's dst cpu, in a critical section) */
 
-bool
-_lwkt_ipiq_pending(struct lwkt_cpu *gd)
-{
-	unsigned mask = lwkt_rt->rt_ipiq_size - 1;
-	for (int src = 0; src < lwkt_rt->rt_ncpus; src++) {
-		struct lwkt_ipiring *r = gd->gd_inring[src];
-		if (r == NULL)
-			continue;
-		/* We are the only writer of ir_rindex. */
-		uint64_t ri = atomic_load_explicit(&r->ir_rindex,
-						   memory_order_relaxed);
-		/* A hint; _lwkt_ipiq_process re-reads with acquire. */
-		if (atomic_load_explicit(&r->ir_slot[ri & mask].is_seq,
-					 memory_order_relaxed) == ri + 1)
-			return true;
-	}
-	return false;
-}
-
 int
 _lwkt_ipiq_process(struct lwkt_cpu *gd)
 {

@@ -228,13 +228,52 @@ mycpu(void)
 }
 
 /* Aborts unless called on an LWKT cpu; returns it. */
-struct lwkt_cpu *_lwkt_need_cpu(const char *fn);
+__attribute__((noreturn, cold)) void _lwkt_not_lwkt(const char *fn);
+static inline struct lwkt_cpu *
+_lwkt_need_cpu(const char *fn)
+{
+	struct lwkt_cpu *gd = mycpu();
+	if (__builtin_expect(gd == NULL, 0))
+		_lwkt_not_lwkt(fn);
+	return gd;
+}
 
 /* ipiq.c */
 int _lwkt_ipiq_alloc(struct lwkt_runtime *rt);
 void _lwkt_ipiq_free(struct lwkt_runtime *rt);
 int _lwkt_ipiq_process(struct lwkt_cpu *gd);	/* in crit; returns count */
-bool _lwkt_ipiq_pending(struct lwkt_cpu *gd);
+
+/* True if an incoming ring holds a message.  A hint (relaxed loads):
+ * _lwkt_ipiq_process re-reads each slot with acquire.  Inline: it is on
+ * every yield, switch and outermost crit_exit. */
+static inline bool
+_lwkt_ipiq_pending(struct lwkt_cpu *gd)
+{
+	unsigned mask = lwkt_rt->rt_ipiq_size - 1;
+	for (int src = 0; src < lwkt_rt->rt_ncpus; src++) {
+		struct lwkt_ipiring *r = gd->gd_inring[src];
+		if (r == NULL)
+			continue;
+		/* We are the only writer of ir_rindex. */
+		uint64_t ri = atomic_load_explicit(&r->ir_rindex,
+						   memory_order_relaxed);
+		if (atomic_load_explicit(&r->ir_slot[ri & mask].is_seq,
+					 memory_order_relaxed) == ri + 1)
+			return true;
+	}
+	return false;
+}
+
+/* Runs pending IPIs and inbox items; the caller holds a crit section. */
+static inline void
+_lwkt_poll_pending(struct lwkt_cpu *gd)
+{
+	int _lwkt_inbox_process(struct lwkt_cpu *gd);
+	if (_lwkt_ipiq_pending(gd))
+		_lwkt_ipiq_process(gd);
+	if (atomic_load_explicit(&gd->gd_inbox_any, memory_order_relaxed))
+		_lwkt_inbox_process(gd);
+}
 void _lwkt_ipiq_signal_init(void);
 void _lwkt_wake_cpu(struct lwkt_cpu *from, struct lwkt_cpu *to);
 
@@ -255,11 +294,59 @@ void _lwkt_adopt(void *td, void *unused);
 void _lwkt_ctx_init_thread(struct lwkt_thread *td, void (*entry)(transfer_t));
 void _lwkt_ctx_init_self(struct lwkt_ctx *c);
 void _lwkt_ctx_fini(struct lwkt_ctx *c);
-/* Switches from `from` to `to`; returns when something switches back.
- * dying: `from` never runs again (ASan drops its fake stack). */
-void _lwkt_ctx_switch(struct lwkt_ctx *from, struct lwkt_ctx *to,
-		      bool dying);
 /* First code on a new context: completes the switch bookkeeping. */
 void _lwkt_ctx_entered(transfer_t t);
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define LWKT_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define LWKT_TSAN 1
+#endif
+
+/* The arriving side of every switch: save the leaver's fctx (fcontext
+ * contexts are one-shot), tell ASan which stack we came from. */
+static inline void
+_lwkt_ctx_arrive(transfer_t t, void *fake_stack)
+{
+	struct lwkt_ctx *prev = t.data;
+	prev->c_fctx = t.fctx;
+#ifdef LWKT_ASAN
+	const void *lo;
+	size_t size;
+	__sanitizer_finish_switch_fiber(fake_stack, &lo, &size);
+	if (prev->c_stack_lo == NULL) {
+		prev->c_stack_lo = (void *)lo;
+		prev->c_stack_size = size;
+	}
+#else
+	(void)fake_stack;
+#endif
+}
+
+/* Switches from `from` to `to`; returns when something switches back.
+ * dying: `from` never runs again (ASan drops its fake stack).  Inline:
+ * every call frame between a thread's code and jump_fcontext costs a
+ * mispredicted return after the switch (the return-stack buffer holds
+ * the other thread's frames). */
+static inline __attribute__((always_inline)) void
+_lwkt_ctx_switch(struct lwkt_ctx *from, struct lwkt_ctx *to, bool dying)
+{
+	void *fake = NULL;
+#ifdef LWKT_ASAN
+	/* NULL save slot: `from` is dying, ASan may free its fake stack. */
+	__sanitizer_start_switch_fiber(dying ? NULL : &fake, to->c_stack_lo,
+				       to->c_stack_size);
+#else
+	(void)dying;
+#endif
+#ifdef LWKT_TSAN
+	__tsan_switch_to_fiber(to->c_tsan_fiber, 0);
+#endif
+	transfer_t t = jump_fcontext(to->c_fctx, from);
+	_lwkt_ctx_arrive(t, fake);
+}
 
 #endif /* LWKT_SRC_PRIV_H */

@@ -43,15 +43,11 @@ lwkt_panic(const char *fmt, ...)
 	abort();
 }
 
-struct lwkt_cpu *
-_lwkt_need_cpu(const char *fn)
+void
+_lwkt_not_lwkt(const char *fn)
 {
-	struct lwkt_cpu *gd = mycpu();
-	if (__builtin_expect(gd == NULL, 0))
-		lwkt_panic("%s() called from a thread that is not an LWKT "
-			   "thread (see lwkt/cpu.h for the calls allowed "
-			   "there)", fn);
-	return gd;
+	lwkt_panic("%s() called from a thread that is not an LWKT thread "
+		   "(see lwkt/cpu.h for the calls allowed there)", fn);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -81,13 +77,9 @@ crit_exit(void)
 		return;
 	LWKT_TRACE(crit_exit, gd->gd_cpuid, td->td_id);
 	/* The crit_exit that drops the count to zero runs what waited. */
-	if (_lwkt_ipiq_pending(gd) ||
-	    atomic_load_explicit(&gd->gd_inbox_any, memory_order_relaxed)) {
-		td->td_critcount++;
-		_lwkt_ipiq_process(gd);
-		_lwkt_inbox_process(gd);
-		td->td_critcount--;
-	}
+	td->td_critcount++;
+	_lwkt_poll_pending(gd);
+	td->td_critcount--;
 }
 
 int
@@ -200,8 +192,8 @@ post_switch(struct lwkt_cpu *gd)
 	}
 }
 
-void
-_lwkt_switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next)
+static inline __attribute__((always_inline)) void
+switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next)
 {
 	struct lwkt_thread *td = gd->gd_curthread;
 
@@ -215,7 +207,16 @@ _lwkt_switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next)
 	_lwkt_ctx_switch(&td->td_ctx, &next->td_ctx,
 			 (td->td_flags & TDF_EXITING) != 0);
 	/* Back on td, maybe on another cpu (migrate): re-read mycpu. */
-	post_switch(mycpu());
+	gd = mycpu();
+	if (__builtin_expect(gd->gd_dead != NULL || gd->gd_migrating != NULL,
+			     0))
+		post_switch(gd);
+}
+
+void
+_lwkt_switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next)
+{
+	switch_to(gd, next);
 }
 
 /* Best runnable thread, or the idle loop. */
@@ -234,11 +235,10 @@ lwkt_switch(void)
 
 	td->td_critcount++;
 	/* IPIs may make threads runnable, us included. */
-	_lwkt_ipiq_process(gd);
-	_lwkt_inbox_process(gd);
+	_lwkt_poll_pending(gd);
 	struct lwkt_thread *next = choose_or_idle(gd);
 	if (next != td)
-		_lwkt_switch_to(gd, next);
+		switch_to(gd, next);
 	td->td_critcount--;
 }
 
@@ -249,8 +249,7 @@ lwkt_yield(void)
 	struct lwkt_thread *td = gd->gd_curthread;
 
 	td->td_critcount++;
-	_lwkt_ipiq_process(gd);
-	_lwkt_inbox_process(gd);
+	_lwkt_poll_pending(gd);
 	if (td->td_flags & TDF_RUNQ) {
 		/* Round-robin among equals: go to the tail of our list. */
 		rq_remove(gd, td);
@@ -258,7 +257,7 @@ lwkt_yield(void)
 	}
 	struct lwkt_thread *next = _lwkt_choose(gd);
 	if (next != NULL && next != td)
-		_lwkt_switch_to(gd, next);
+		switch_to(gd, next);
 	td->td_critcount--;
 }
 
