@@ -1,0 +1,699 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * model.c - turns the lwkt event stream into spans, flows and latencies
+ * (see model.h).  Memory: per lane a fixed struct; one hash entry per
+ * message or IPI in flight and per named thread; 8 bytes per latency
+ * sample.  Everything else is handed to the output as soon as it closes.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct viz_evdesc viz_evdesc[VIZ_EV__COUNT] = {
+	[VIZ_EV_GENERIC] = { "", { NULL }, -1 },
+	[VIZ_EV_IPI_SEND] = { "ipi_send", { "src", "dst", "ipi_id", "func" }, 0 },
+	[VIZ_EV_IPI_RECV] = { "ipi_recv", { "src", "dst", "ipi_id", "func" }, 1 },
+	[VIZ_EV_IPI_DONE] = { "ipi_done", { "src", "dst", "ipi_id" }, 1 },
+	[VIZ_EV_IPI_RING_FULL] = { "ipi_ring_full", { "src", "dst", "fill" }, 0 },
+	[VIZ_EV_IPI_WAKE] = { "ipi_wake", { "src", "dst", "mode" }, 0 },
+	[VIZ_EV_IDLE_ENTER] = { "idle_enter", { "cpu" }, 0 },
+	[VIZ_EV_IDLE_SLEEP] = { "idle_sleep", { "cpu" }, 0 },
+	[VIZ_EV_IDLE_EXIT] = { "idle_exit", { "cpu" }, 0 },
+	[VIZ_EV_THREAD_CREATE] = { "thread_create", { "cpu", "tid", "name" }, 0 },
+	[VIZ_EV_THREAD_SWITCH] = { "thread_switch", { "cpu", "from_tid", "to_tid" }, 0 },
+	[VIZ_EV_THREAD_EXIT] = { "thread_exit", { "cpu", "tid" }, 0 },
+	[VIZ_EV_CRIT_ENTER] = { "crit_enter", { "cpu", "tid" }, 0 },
+	[VIZ_EV_CRIT_EXIT] = { "crit_exit", { "cpu", "tid" }, 0 },
+	[VIZ_EV_MSG_SEND] = { "msg_send",
+		{ "msg_id", "port_id", "src", "dst", "tid", "flags" }, 2 },
+	[VIZ_EV_MSG_DISPATCH] = { "msg_dispatch",
+		{ "msg_id", "port_id", "cpu", "tid" }, 2 },
+	[VIZ_EV_MSG_REPLY] = { "msg_reply",
+		{ "msg_id", "port_id", "src", "dst", "tid", "error" }, 2 },
+	[VIZ_EV_MSG_WAIT_BEGIN] = { "msg_wait_begin", { "msg_id", "cpu", "tid" }, 1 },
+	[VIZ_EV_MSG_WAIT_END] = { "msg_wait_end", { "msg_id", "cpu", "tid" }, 1 },
+	[VIZ_EV_TOKEN_REQUEST] = { "token_request", { "tok", "cpu", "tid" }, 1 },
+	[VIZ_EV_TOKEN_TRANSFER] = { "token_transfer",
+		{ "tok", "from_cpu", "to_cpu" }, 1 },
+	[VIZ_EV_TOKEN_ACQUIRE] = { "token_acquire", { "tok", "cpu", "tid" }, 1 },
+	[VIZ_EV_TOKEN_RELEASE] = { "token_release", { "tok", "cpu", "tid" }, 1 },
+};
+
+const char *const viz_span_kind_name[VIZ_SPAN__COUNT] = {
+	"thread", "idle", "sleep", "crit", "ipi",
+};
+
+const char *const viz_lat_name[VIZ_LAT__COUNT] = {
+	"send->dispatch", "send->reply", "ipi send->recv",
+};
+
+enum viz_evk
+viz_evk_from_name(const char *name)
+{
+	for (int k = 1; k < VIZ_EV__COUNT; k++)
+		if (strcmp(viz_evdesc[k].name, name) == 0)
+			return (enum viz_evk)k;
+	return VIZ_EV_GENERIC;
+}
+
+/* ---- a small open-addressing hash: (k1, k2) -> struct viz_msg or name */
+
+struct viz_slot {
+	uint64_t k1, k2;	/* k2 == 0: empty (keys always set bit 63) */
+	struct viz_msg msg;
+	char *name;		/* owned, names map only */
+	size_t name_len;
+};
+
+struct viz_map {
+	struct viz_slot *s;
+	size_t cap, n;		/* cap: power of two; n < cap / 2 */
+};
+
+#define KEY_MSG (1ull << 63)
+#define KEY_IPI ((1ull << 63) | (1ull << 62))
+#define KEY_TID ((1ull << 63) | (1ull << 61))
+
+static size_t
+map_hash(uint64_t k1, uint64_t k2)
+{
+	uint64_t h = (k1 ^ (k2 * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct viz_map *
+map_new(void)
+{
+	struct viz_map *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->cap = 64;
+	m->s = calloc(m->cap, sizeof(*m->s));
+	if (!m->s) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void
+map_free(struct viz_map *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->s[i].name);
+	free(m->s);
+	free(m);
+}
+
+static struct viz_slot *
+map_find(struct viz_map *m, uint64_t k1, uint64_t k2)
+{
+	size_t mask = m->cap - 1;
+
+	for (size_t i = map_hash(k1, k2) & mask;; i = (i + 1) & mask) {
+		if (m->s[i].k2 == 0)
+			return NULL;
+		if (m->s[i].k1 == k1 && m->s[i].k2 == k2)
+			return &m->s[i];
+	}
+}
+
+static int map_grow(struct viz_map *m);
+
+/* Finds or inserts; *fresh tells which.  NULL on ENOMEM. */
+static struct viz_slot *
+map_put(struct viz_map *m, uint64_t k1, uint64_t k2, bool *fresh)
+{
+	size_t mask;
+
+	if ((m->n + 1) * 2 > m->cap && map_grow(m))
+		return NULL;
+	mask = m->cap - 1;
+	for (size_t i = map_hash(k1, k2) & mask;; i = (i + 1) & mask) {
+		struct viz_slot *s = &m->s[i];
+		if (s->k2 == 0) {
+			memset(s, 0, sizeof(*s));
+			s->k1 = k1;
+			s->k2 = k2;
+			m->n++;
+			*fresh = true;
+			return s;
+		}
+		if (s->k1 == k1 && s->k2 == k2) {
+			*fresh = false;
+			return s;
+		}
+	}
+}
+
+static int
+map_grow(struct viz_map *m)
+{
+	struct viz_map nm = { calloc(m->cap * 2, sizeof(*m->s)), m->cap * 2, 0 };
+	bool fresh;
+
+	if (!nm.s)
+		return ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->s[i].k2 == 0)
+			continue;
+		struct viz_slot *d = map_put(&nm, m->s[i].k1, m->s[i].k2, &fresh);
+		*d = m->s[i];
+	}
+	free(m->s);
+	*m = nm;
+	return 0;
+}
+
+/* Removes s; backward-shift deletion keeps probe chains without
+ * tombstones. */
+static void
+map_del(struct viz_map *m, struct viz_slot *s)
+{
+	size_t mask = m->cap - 1, i = (size_t)(s - m->s), j = i;
+
+	free(s->name);
+	for (;;) {
+		j = (j + 1) & mask;
+		if (m->s[j].k2 == 0)
+			break;
+		size_t h = map_hash(m->s[j].k1, m->s[j].k2) & mask;
+		/* Move j into the hole at i unless its home lies in (i, j]. */
+		if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) {
+			m->s[i] = m->s[j];
+			i = j;
+		}
+	}
+	memset(&m->s[i], 0, sizeof(m->s[i]));
+	m->n--;
+}
+
+/* ---- lanes */
+
+struct viz_frame {
+	enum viz_span_kind kind;
+	uint64_t t0, label;
+};
+
+struct viz_lane {
+	bool used;
+	int pu;			/* last PU seen recording this lane */
+	bool have_tid;		/* cur_tid known (a switch was seen) */
+	uint64_t cur_tid;
+	int sp;			/* open frames: st[0] state, st[1..] nested */
+	struct viz_frame st[VIZ_MAX_DEPTH];
+};
+
+static int
+lane_get(struct viz_model *m, int lane, struct viz_lane **out)
+{
+	if (lane < 0 || lane >= VIZ_MAX_LANES)
+		return EINVAL;
+	if (lane >= m->nlanes) {
+		int n = m->nlanes ? m->nlanes : 8;
+		while (n <= lane)
+			n *= 2;
+		struct viz_lane *l = realloc(m->lanes, (size_t)n * sizeof(*l));
+		if (!l)
+			return ENOMEM;
+		memset(l + m->nlanes, 0, (size_t)(n - m->nlanes) * sizeof(*l));
+		for (int i = m->nlanes; i < n; i++)
+			l[i].pu = -1;
+		m->lanes = l;
+		m->nlanes = n;
+	}
+	struct viz_lane *l = &m->lanes[lane];
+	if (!l->used) {
+		l->used = true;
+		if (m->ops->lane_new(m->out, lane))
+			return -1;
+	}
+	*out = l;
+	return 0;
+}
+
+bool
+viz_model_lane_used(const struct viz_model *m, int lane)
+{
+	return lane >= 0 && lane < m->nlanes && m->lanes[lane].used;
+}
+
+int
+viz_model_lane_pu(const struct viz_model *m, int lane)
+{
+	return viz_model_lane_used(m, lane) ? m->lanes[lane].pu : -1;
+}
+
+/* Closes frames down to (and including) depth d at t, inner first. */
+static int
+lane_close_to(struct viz_model *m, int lane, struct viz_lane *l, int d,
+	      uint64_t t, unsigned inner_flags, unsigned self_flags)
+{
+	while (l->sp > d) {
+		struct viz_frame *f = &l->st[--l->sp];
+		struct viz_span s = { lane, l->sp, f->kind, f->t0, t, f->label,
+			l->sp > d ? inner_flags : self_flags };
+		/* The placeholder state of lane_push() is not drawn. */
+		if (f->kind != VIZ_SPAN__COUNT && m->ops->span(m->out, &s))
+			return -1;
+	}
+	return 0;
+}
+
+static void
+lane_open(struct viz_lane *l, enum viz_span_kind k, uint64_t t, uint64_t label)
+{
+	l->st[l->sp++] = (struct viz_frame){ k, t, label };
+}
+
+/* Sets the running state (depth 0) to kind k from t. */
+static int
+lane_state(struct viz_model *m, int lane, struct viz_lane *l,
+	   enum viz_span_kind k, uint64_t t, uint64_t label)
+{
+	if (lane_close_to(m, lane, l, 0, t, VIZ_SPAN_CUT, 0))
+		return -1;
+	lane_open(l, k, t, label);
+	return 0;
+}
+
+static int
+lane_push(struct viz_model *m, struct viz_lane *l, enum viz_span_kind k,
+	  uint64_t t, uint64_t label)
+{
+	if (l->sp == 0) {
+		/* Sections before the first state event: an unknown state
+		 * below keeps depths stable (drawn as nothing). */
+		lane_open(l, VIZ_SPAN__COUNT, t, 0);
+	}
+	if (l->sp >= VIZ_MAX_DEPTH) {
+		m->c.depth_overflow++;
+		return 0;
+	}
+	lane_open(l, k, t, label);
+	return 0;
+}
+
+/* Closes the innermost open section of kind k (and what is inside it). */
+static int
+lane_pop(struct viz_model *m, int lane, struct viz_lane *l,
+	 enum viz_span_kind k, uint64_t t)
+{
+	for (int d = l->sp - 1; d >= 1; d--)
+		if (l->st[d].kind == k)
+			return lane_close_to(m, lane, l, d, t, VIZ_SPAN_CUT, 0);
+	m->c.unmatched++;
+	return 0;
+}
+
+/* ---- latency */
+
+static int
+lat_add(struct viz_model *m, enum viz_lat_metric metric, int src, int dst,
+	uint64_t v)
+{
+	if (src < 0 || dst < 0 || src >= VIZ_LAT_LANES || dst >= VIZ_LAT_LANES)
+		return 0;
+	int *ix = &m->lat_idx[((size_t)metric * VIZ_LAT_LANES + (size_t)src) *
+			      VIZ_LAT_LANES + (size_t)dst];
+	if (*ix == 0) {
+		if (m->nlat == m->caplat) {
+			size_t nc = m->caplat ? m->caplat * 2 : 16;
+			struct viz_lat *nl = realloc(m->lat, nc * sizeof(*nl));
+			if (!nl)
+				return ENOMEM;
+			m->lat = nl;
+			m->caplat = nc;
+		}
+		m->lat[m->nlat] = (struct viz_lat){ metric, src, dst, 0, 0, NULL };
+		*ix = (int)++m->nlat;
+	}
+	struct viz_lat *l = &m->lat[*ix - 1];
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		uint64_t *nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return ENOMEM;
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n++] = v;
+	return 0;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t
+rank(const struct viz_lat *l, unsigned pct)
+{
+	/* Nearest rank: the smallest value with at least pct% at or below. */
+	size_t r = (l->n * pct + 99) / 100;
+	return l->v[r ? r - 1 : 0];
+}
+
+void
+viz_lat_stats(struct viz_lat *l, struct viz_lat_stats *st)
+{
+	double sum = 0;
+
+	qsort(l->v, l->n, sizeof(*l->v), cmp_u64);
+	for (size_t i = 0; i < l->n; i++)
+		sum += (double)l->v[i];
+	st->min = l->v[0];
+	st->p50 = rank(l, 50);
+	st->p90 = rank(l, 90);
+	st->p99 = rank(l, 99);
+	st->max = l->v[l->n - 1];
+	st->mean = sum / (double)l->n;
+}
+
+/* ---- life cycle */
+
+int
+viz_model_init(struct viz_model *m, const struct viz_out_ops *ops, void *out)
+{
+	memset(m, 0, sizeof(*m));
+	m->ops = ops;
+	m->out = out;
+	m->next_flow = 1;
+	for (size_t i = 0; i < sizeof(m->pu_lane) / sizeof(m->pu_lane[0]); i++)
+		m->pu_lane[i] = -1;
+	m->open = map_new();
+	m->names = map_new();
+	m->lat_idx = calloc((size_t)VIZ_LAT__COUNT * VIZ_LAT_LANES * VIZ_LAT_LANES,
+			    sizeof(*m->lat_idx));
+	if (!m->open || !m->names || !m->lat_idx) {
+		viz_model_fini(m);
+		return ENOMEM;
+	}
+	return 0;
+}
+
+void
+viz_model_fini(struct viz_model *m)
+{
+	map_free(m->open);
+	map_free(m->names);
+	for (size_t i = 0; i < m->nlat; i++)
+		free(m->lat[i].v);
+	free(m->lat);
+	free(m->lat_idx);
+	free(m->lanes);
+	memset(m, 0, sizeof(*m));
+}
+
+const char *
+viz_model_thread_name(const struct viz_model *m, uint64_t tid, size_t *len)
+{
+	struct viz_slot *s = map_find(m->names, tid, KEY_TID);
+
+	if (!s)
+		return NULL;
+	*len = s->name_len;
+	return s->name;
+}
+
+/* ---- events */
+
+static int
+on_msg(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
+{
+	const uint64_t *a = ev->a;
+	struct viz_slot *s;
+	bool fresh;
+
+	switch (ev->k) {
+	case VIZ_EV_MSG_SEND:
+		s = map_put(m->open, a[0], KEY_MSG, &fresh);
+		if (!s)
+			return ENOMEM;
+		if (!fresh) {
+			/* The id was reused before a reply: close the old one. */
+			if (m->ops->msg_done(m->out, &s->msg))
+				return -1;
+			m->c.msgs_open++;
+		}
+		s->msg = (struct viz_msg){ .id = a[0], .port = a[1],
+			.flow = m->next_flow++, .src = lane, .dst = (int)a[3],
+			.t_send = t, .disp_lane = -1, .reply_lane = -1 };
+		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
+	case VIZ_EV_MSG_DISPATCH:
+		s = map_find(m->open, a[0], KEY_MSG);
+		if (!s || s->msg.has_disp) {
+			m->c.unmatched++;
+			return 0;
+		}
+		s->msg.has_disp = true;
+		s->msg.disp_lane = lane;
+		s->msg.t_disp = t;
+		if (lat_add(m, VIZ_LAT_SEND_DISPATCH, s->msg.src, lane,
+			    t - s->msg.t_send))
+			return ENOMEM;
+		return m->ops->flow(m->out, VIZ_FLOW_STEP, &s->msg, lane, t);
+	case VIZ_EV_MSG_REPLY:
+		s = map_find(m->open, a[0], KEY_MSG);
+		if (!s) {
+			m->c.unmatched++;
+			return 0;
+		}
+		s->msg.has_reply = true;
+		s->msg.reply_lane = lane;
+		s->msg.t_reply = t;
+		s->msg.error = (int64_t)a[5];
+		if (lat_add(m, VIZ_LAT_SEND_REPLY, s->msg.src, s->msg.dst,
+			    t - s->msg.t_send))
+			return ENOMEM;
+		if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, t) ||
+		    m->ops->msg_done(m->out, &s->msg))
+			return -1;
+		m->c.msgs_done++;
+		map_del(m->open, s);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static uint64_t
+ipi_key(const uint64_t *a)
+{
+	return KEY_IPI | ((a[0] & 0xffff) << 16) | (a[1] & 0xffff);
+}
+
+static int
+on_ipi(struct viz_model *m, struct viz_lane *l, const struct viz_ev *ev,
+       int lane, uint64_t t)
+{
+	const uint64_t *a = ev->a;
+	struct viz_slot *s;
+	bool fresh;
+
+	switch (ev->k) {
+	case VIZ_EV_IPI_SEND:
+		s = map_put(m->open, a[2], ipi_key(a), &fresh);
+		if (!s)
+			return ENOMEM;
+		s->msg = (struct viz_msg){ .ipi = true, .id = a[2],
+			.port = a[3], .flow = m->next_flow++, .src = lane,
+			.dst = (int)a[1], .t_send = t, .disp_lane = -1,
+			.reply_lane = -1 };
+		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
+	case VIZ_EV_IPI_RECV:
+		if (lane_push(m, l, VIZ_SPAN_IPI, t, a[0]))
+			return -1;
+		s = map_find(m->open, a[2], ipi_key(a));
+		if (!s) {
+			m->c.unmatched++;
+			return 0;
+		}
+		s->msg.has_disp = true;
+		s->msg.disp_lane = lane;
+		s->msg.t_disp = t;
+		if (lat_add(m, VIZ_LAT_IPI, s->msg.src, lane, t - s->msg.t_send))
+			return ENOMEM;
+		if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, t) ||
+		    m->ops->msg_done(m->out, &s->msg))
+			return -1;
+		m->c.ipis_done++;
+		map_del(m->open, s);
+		return 0;
+	case VIZ_EV_IPI_DONE:
+		return lane_pop(m, lane, l, VIZ_SPAN_IPI, t);
+	default:
+		return 0;
+	}
+}
+
+int
+viz_model_event(struct viz_model *m, const struct viz_ev *ev)
+{
+	struct viz_lane *l;
+	int lane, rc;
+	uint64_t t;
+
+	m->c.events++;
+	if (!m->have_base) {
+		m->have_base = true;
+		m->base = ev->ts;
+	}
+	/* The muxer delivers time order; clamp a clock going backwards
+	 * (it would break the outputs' per-lane order). */
+	t = ev->ts >= m->base ? ev->ts - m->base : 0;
+	if (t < m->last)
+		t = m->last;
+	m->last = t;
+
+	if (ev->k == VIZ_EV_GENERIC) {
+		if (ev->pu < 0) {
+			m->c.no_cpu_events++;
+			return 0;
+		}
+		m->c.generic_events++;
+		lane = ev->pu < VIZ_MAX_LANES && m->pu_lane[ev->pu] >= 0 ?
+		       m->pu_lane[ev->pu] : ev->pu;
+		if ((rc = lane_get(m, lane, &l)))
+			return rc == EINVAL ? 0 : rc;
+		return m->ops->instant(m->out, ev, lane, t);
+	}
+
+	m->c.lwkt_events++;
+	lane = (int)ev->a[viz_evdesc[ev->k].own];
+	if (ev->a[viz_evdesc[ev->k].own] >= VIZ_MAX_LANES) {
+		m->c.bad_version++;
+		return 0;
+	}
+	if ((rc = lane_get(m, lane, &l)))
+		return rc;
+	if (ev->pu >= 0 && ev->pu < VIZ_MAX_LANES) {
+		l->pu = ev->pu;
+		m->pu_lane[ev->pu] = lane;
+	}
+
+	switch (ev->k) {
+	case VIZ_EV_THREAD_SWITCH:
+		l->have_tid = true;
+		l->cur_tid = ev->a[2];
+		return lane_state(m, lane, l, VIZ_SPAN_THREAD, t, ev->a[2]);
+	case VIZ_EV_IDLE_ENTER:
+		return lane_state(m, lane, l, VIZ_SPAN_IDLE, t, 0);
+	case VIZ_EV_IDLE_SLEEP:
+		if (m->ops->instant(m->out, ev, lane, t))
+			return -1;
+		return lane_state(m, lane, l, VIZ_SPAN_SLEEP, t, 0);
+	case VIZ_EV_IDLE_EXIT:
+		if (l->have_tid)
+			return lane_state(m, lane, l, VIZ_SPAN_THREAD, t, l->cur_tid);
+		return lane_close_to(m, lane, l, 0, t, VIZ_SPAN_CUT, 0);
+	case VIZ_EV_THREAD_EXIT:
+		if (m->ops->instant(m->out, ev, lane, t))
+			return -1;
+		if (l->have_tid && l->cur_tid == ev->a[1] && l->sp > 0 &&
+		    l->st[0].kind == VIZ_SPAN_THREAD) {
+			l->have_tid = false;
+			return lane_close_to(m, lane, l, 0, t, VIZ_SPAN_CUT, 0);
+		}
+		return 0;
+	case VIZ_EV_CRIT_ENTER:
+		return lane_push(m, l, VIZ_SPAN_CRIT, t, ev->a[1]);
+	case VIZ_EV_CRIT_EXIT:
+		return lane_pop(m, lane, l, VIZ_SPAN_CRIT, t);
+	case VIZ_EV_THREAD_CREATE: {
+		bool fresh;
+		struct viz_slot *s = map_put(m->names, ev->a[1], KEY_TID, &fresh);
+		char *nm = malloc(ev->str_len + 1);
+		if (!s || !nm) {
+			free(nm);
+			return ENOMEM;
+		}
+		memcpy(nm, ev->str ? ev->str : "", ev->str_len);
+		nm[ev->str_len] = '\0';
+		free(s->name);
+		s->name = nm;
+		s->name_len = ev->str_len;
+		if (m->ops->thread_name(m->out, ev->a[1], nm, ev->str_len))
+			return -1;
+		return m->ops->instant(m->out, ev, lane, t);
+	}
+	case VIZ_EV_MSG_SEND:
+	case VIZ_EV_MSG_DISPATCH:
+	case VIZ_EV_MSG_REPLY:
+		return on_msg(m, ev, lane, t);
+	case VIZ_EV_IPI_SEND:
+	case VIZ_EV_IPI_RECV:
+	case VIZ_EV_IPI_DONE:
+		return on_ipi(m, l, ev, lane, t);
+	default:
+		/* ring full, wake, waits, tokens: marks on the lane. */
+		return m->ops->instant(m->out, ev, lane, t);
+	}
+}
+
+int
+viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
+	       uint64_t t1, uint64_t count, bool packets)
+{
+	struct viz_lane *l;
+	int lane, rc;
+
+	if (packets)
+		m->c.lost_packets += count;
+	else
+		m->c.lost_events += count;
+	m->c.gaps++;
+	if (pu < 0 || pu >= VIZ_MAX_LANES)
+		return 0;
+	lane = m->pu_lane[pu] >= 0 ? m->pu_lane[pu] : pu;
+	if ((rc = lane_get(m, lane, &l)))
+		return rc;
+	if (!m->have_base) {
+		m->have_base = true;
+		m->base = have_time ? t0 : 0;
+	}
+	t0 = have_time && t0 >= m->base ? t0 - m->base : m->last;
+	t1 = have_time && t1 >= m->base ? t1 - m->base : m->last;
+	/* Keep the outputs' per-lane order: nothing before m->last is
+	 * reported after later items. */
+	if (t1 < m->last)
+		t1 = m->last;
+	if (t0 > t1)
+		t0 = t1;
+	/* What was open is unknown from here: close it, cut, at the gap. */
+	if (lane_close_to(m, lane, l, 0, m->last, VIZ_SPAN_CUT, VIZ_SPAN_CUT))
+		return -1;
+	l->have_tid = false;
+	return m->ops->gap(m->out, lane, t0, t1, count, packets);
+}
+
+int
+viz_model_finish(struct viz_model *m)
+{
+	/* Messages and IPIs still in flight: report, ending their flows at
+	 * the end of the trace on the lane of their last step, while the
+	 * enclosing spans are still open. */
+	for (size_t i = 0; i < m->open->cap; i++) {
+		struct viz_slot *s = &m->open->s[i];
+		if (s->k2 == 0)
+			continue;
+		int lane = s->msg.has_disp ? s->msg.disp_lane : s->msg.src;
+		if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, m->last) ||
+		    m->ops->msg_done(m->out, &s->msg))
+			return -1;
+		m->c.msgs_open++;
+	}
+	for (int i = 0; i < m->nlanes; i++) {
+		struct viz_lane *l = &m->lanes[i];
+		if (l->used && lane_close_to(m, i, l, 0, m->last, VIZ_SPAN_CUT, VIZ_SPAN_CUT))
+			return -1;
+	}
+	return 0;
+}

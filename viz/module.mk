@@ -1,0 +1,57 @@
+# viz/: the babeltrace2 plugin (sink.lwkt.timeline, sink.lwkt.chrome).
+# The .so goes alone into $(B)/viz/ because babeltrace2's --plugin-path
+# loads every plugin file of a directory and does not recurse.
+VIZ_DIR := $(B)/viz
+VIZ_PLUGIN := $(VIZ_DIR)/lwkt-viz.so
+VIZ_SRCS := viz/plugin.c viz/sink.c viz/model.c viz/jsonw.c viz/out_html.c \
+	viz/out_chrome.c viz/template.c
+VIZ_OBJS := $(VIZ_SRCS:viz/%.c=$(B)/viz-obj/%.o)
+VIZ_BT_CFLAGS := $(call pc_cflags,babeltrace2)
+
+$(B)/viz-obj/%.o: viz/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(VIZ_BT_CFLAGS) -Iviz -MMD -MP -c $< -o $@
+$(B)/viz-obj/template.o: viz/timeline.html
+
+$(VIZ_PLUGIN): $(VIZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,babeltrace2) -lm
+
+ALL_TARGETS += $(VIZ_PLUGIN)
+INSTALL_LIB += $(VIZ_PLUGIN)
+
+# Check tests (every build): the model, the escaping, and the plugin
+# loaded through libbabeltrace2 (parameters, bad input).
+VIZ_TEST_SRCS := $(wildcard viz/tests/test_*.c)
+VIZ_TEST_BINS := $(VIZ_TEST_SRCS:viz/tests/%.c=$(B)/tests/viz_%)
+TEST_BINS += $(VIZ_TEST_BINS)
+TEST_DEPS += $(VIZ_PLUGIN)
+$(B)/viz-obj/tests/%.o: viz/tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(VIZ_BT_CFLAGS) -Iviz \
+		-DVIZ_PLUGIN_PATH='"$(VIZ_PLUGIN)"' -MMD -MP -c $< -o $@
+$(B)/tests/viz_%: $(B)/viz-obj/tests/%.o $(B)/viz-obj/model.o $(B)/viz-obj/jsonw.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(call pc_libs,babeltrace2)
+
+# make view: out/trace/ (make trace) -> out/timeline.html, out/timeline.json.
+VIZ_BT := babeltrace2 --plugin-path=$(VIZ_DIR)
+.PHONY: view viz-check viz-bench
+view: $(VIZ_PLUGIN)
+	@if [ ! -d out/trace ]; then \
+	  echo "make view: out/trace/ is missing: record it first with 'make trace' (make run does both)" >&2; \
+	  exit 1; fi
+	$(VIZ_BT) out/trace -c sink.lwkt.timeline -p 'path="out/timeline.html"'
+	$(VIZ_BT) out/trace -c sink.lwkt.chrome -p 'path="out/timeline.json"'
+	@echo "make view: out/timeline.html (open in a browser), out/timeline.json (ui.perfetto.dev, chrome://tracing)"
+RUN_STEPS += view
+
+# make check: record real traces (trace-sample, a tracef trace), golden
+# checks of the page data and the JSON, bad input, headless chromium.
+viz-check: $(VIZ_PLUGIN) $(TRACE_TP_LIB) $(TRACE_SAMPLE)
+	viz/tests/viz-check $(B)
+EXTRA_CHECKS += viz-check
+
+# Throughput: events/s through sink.lwkt.timeline vs sink.text.pretty.
+viz-bench: $(VIZ_PLUGIN) $(TRACE_TP_LIB) $(TRACE_SAMPLE)
+	viz/tests/viz-bench $(B)

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * out_html.c - sink.lwkt.timeline: one self-contained HTML page.
+ *
+ * The page is the template (timeline.html, embedded) with the trace data
+ * as one JSON document inside <script type="application/json">, written
+ * while the trace streams: every closed span, instant, message, IPI and
+ * gap becomes one small array in "rec" as soon as the model reports it;
+ * the summary (event names, lanes, per-cpu-pair latency percentiles and
+ * histograms, counters) follows at the end.  Memory therefore stays
+ * bounded by what is still open in the model plus 8 bytes per latency
+ * sample (the percentiles are exact).  All strings pass viz_json_str(),
+ * which escapes '<' '>' '&': no trace name can end the script element.
+ *
+ * Records (times: ns since the first event, base_ns):
+ *   [0, lane, depth, kind, t0, t1, label, flags]       span
+ *   [1, lane, t, name_id, {args}]                      instant
+ *   [2, msg_id, port_id, src, t_send, disp_lane, t_disp,
+ *       reply_lane, t_reply, error, dst]               message (-1: absent)
+ *   [3, ipi_id, "func", src, t_send, dst_lane, t_recv] IPI
+ *   [4, lane, t0, t1, count, packets]                  lost events / packets
+ *   [5, tid, "name"]                                   thread name
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "viz.h"
+
+extern const char viz_template[];
+
+#define MARKER "/*@LWKT_DATA@*/"
+#define HIST_BINS 24
+
+static void
+rec(struct viz_comp *c, int type)
+{
+	if (!c->first_rec)
+		putc_unlocked(',', c->f);
+	c->first_rec = false;
+	c->recs++;
+	/* A newline now and then keeps lines short for tools that read the
+	 * page line by line. */
+	if ((c->recs & 63) == 0)
+		putc_unlocked('\n', c->f);
+	putc_unlocked('[', c->f);
+	viz_json_i64(c->f, type);
+}
+
+static void
+num(struct viz_comp *c, int64_t v)
+{
+	putc_unlocked(',', c->f);
+	viz_json_i64(c->f, v);
+}
+
+static void
+unum(struct viz_comp *c, uint64_t v)
+{
+	putc_unlocked(',', c->f);
+	viz_json_u64(c->f, v);
+}
+
+static int
+h_begin(struct viz_comp *c)
+{
+	const char *m = strstr(viz_template, MARKER);
+
+	if (!m)
+		return -1;	/* cannot happen: the build embeds it */
+	fwrite_unlocked(viz_template, 1, (size_t)(m - viz_template), c->f);
+	fputs_unlocked("{\"v\":1,\"rec\":[\n", c->f);
+	return ferror(c->f) ? -1 : 0;
+}
+
+static int
+h_lane_new(void *o, int lane)
+{
+	(void)o;
+	(void)lane;	/* the lane list is in the summary */
+	return 0;
+}
+
+static int
+h_span(void *o, const struct viz_span *s)
+{
+	struct viz_comp *c = o;
+
+	rec(c, 0);
+	num(c, s->lane);
+	num(c, s->depth);
+	num(c, s->kind);
+	unum(c, s->t0);
+	unum(c, s->t1);
+	unum(c, s->label);
+	num(c, s->flags);
+	putc_unlocked(']', c->f);
+	return 0;
+}
+
+static int
+h_flow(void *o, enum viz_flow_step step, const struct viz_msg *m, int lane,
+       uint64_t ts)
+{
+	(void)o; (void)step; (void)m; (void)lane; (void)ts;
+	return 0;	/* the page draws a message once it is done */
+}
+
+static int
+h_msg_done(void *o, const struct viz_msg *m)
+{
+	struct viz_comp *c = o;
+
+	if (m->ipi) {
+		rec(c, 3);
+		unum(c, m->id);
+		fprintf(c->f, ",\"0x%" PRIx64 "\"", m->port);
+		num(c, m->src);
+		unum(c, m->t_send);
+		num(c, m->has_disp ? m->disp_lane : -1);
+		num(c, m->has_disp ? (int64_t)m->t_disp : -1);
+	} else {
+		rec(c, 2);
+		unum(c, m->id);
+		unum(c, m->port);
+		num(c, m->src);
+		unum(c, m->t_send);
+		num(c, m->has_disp ? m->disp_lane : -1);
+		num(c, m->has_disp ? (int64_t)m->t_disp : -1);
+		num(c, m->has_reply ? m->reply_lane : -1);
+		num(c, m->has_reply ? (int64_t)m->t_reply : -1);
+		num(c, m->error);
+		num(c, m->dst);
+	}
+	putc_unlocked(']', c->f);
+	return 0;
+}
+
+static int
+h_instant(void *o, const struct viz_ev *ev, int lane, uint64_t ts)
+{
+	struct viz_comp *c = o;
+
+	rec(c, 1);
+	num(c, lane);
+	unum(c, ts);
+	num(c, ev->name_id);
+	putc_unlocked(',', c->f);
+	if (ev->args)
+		fwrite_unlocked(ev->args, 1, ev->args_len, c->f);
+	else
+		fputs_unlocked("{}", c->f);
+	putc_unlocked(']', c->f);
+	return 0;
+}
+
+static int
+h_gap(void *o, int lane, uint64_t t0, uint64_t t1, uint64_t count,
+      bool packets)
+{
+	struct viz_comp *c = o;
+
+	rec(c, 4);
+	num(c, lane);
+	unum(c, t0);
+	unum(c, t1);
+	unum(c, count);
+	num(c, packets);
+	putc_unlocked(']', c->f);
+	return 0;
+}
+
+static int
+h_thread_name(void *o, uint64_t tid, const char *name, size_t len)
+{
+	struct viz_comp *c = o;
+
+	rec(c, 5);
+	unum(c, tid);
+	putc_unlocked(',', c->f);
+	viz_json_strn(c->f, name, len);
+	putc_unlocked(']', c->f);
+	return 0;
+}
+
+/* Log-spaced histogram from min to max (one bin if they are equal). */
+static void
+write_hist(struct viz_comp *c, const struct viz_lat *l,
+	   const struct viz_lat_stats *st)
+{
+	uint64_t edge[HIST_BINS + 1], cnt[HIST_BINS] = { 0 };
+	int nb = st->max > st->min ? HIST_BINS : 1;
+	double lo = log((double)(st->min ? st->min : 1));
+	double hi = log((double)st->max + 1);
+
+	for (int i = 0; i <= nb; i++)
+		edge[i] = i == 0 ? st->min : i == nb ? st->max + 1 :
+			  (uint64_t)exp(lo + (hi - lo) * i / nb);
+	for (size_t i = 0, b = 0; i < l->n; i++) {	/* l->v is sorted */
+		while (b + 1 < (size_t)nb && l->v[i] >= edge[b + 1])
+			b++;
+		cnt[b]++;
+	}
+	fputs_unlocked(",\"edges\":[", c->f);
+	for (int i = 0; i <= nb; i++) {
+		if (i)
+			putc_unlocked(',', c->f);
+		viz_json_u64(c->f, edge[i]);
+	}
+	fputs_unlocked("],\"counts\":[", c->f);
+	for (int i = 0; i < nb; i++) {
+		if (i)
+			putc_unlocked(',', c->f);
+		viz_json_u64(c->f, cnt[i]);
+	}
+	putc_unlocked(']', c->f);
+}
+
+static int
+h_end(struct viz_comp *c)
+{
+	const struct viz_model *m = &c->model;
+	const struct viz_counts *k = &m->c;
+	const char *mk = strstr(viz_template, MARKER);
+	bool first = true;
+
+	fputs_unlocked("\n],\"names\":", c->f);
+	viz_write_names(c);
+	fputs_unlocked(",\"lanes\":[", c->f);
+	for (int i = 0; i < m->nlanes; i++) {
+		if (!viz_model_lane_used(m, i))
+			continue;
+		fprintf(c->f, "%s{\"lane\":%d,\"pu\":%d}", first ? "" : ",", i,
+			viz_model_lane_pu(m, i));
+		first = false;
+	}
+	fputs_unlocked("],\"lat\":[", c->f);
+	for (size_t i = 0; i < m->nlat; i++) {
+		struct viz_lat *l = &m->lat[i];
+		struct viz_lat_stats st;
+
+		viz_lat_stats(l, &st);
+		fprintf(c->f, "%s{\"metric\":\"%s\",\"src\":%d,\"dst\":%d,\"n\":%zu,"
+			"\"min\":%" PRIu64 ",\"p50\":%" PRIu64 ",\"p90\":%" PRIu64
+			",\"p99\":%" PRIu64 ",\"max\":%" PRIu64 ",\"mean\":%.1f",
+			i ? "," : "", viz_lat_name[l->metric], l->src, l->dst, l->n,
+			st.min, st.p50, st.p90, st.p99, st.max, st.mean);
+		write_hist(c, l, &st);
+		putc_unlocked('}', c->f);
+	}
+	fprintf(c->f, "],\"base_ns\":\"%" PRIu64 "\",\"end\":%" PRIu64
+		",\"counts\":{\"events\":%" PRIu64 ",\"lwkt_events\":%" PRIu64
+		",\"generic_events\":%" PRIu64 ",\"lost_events\":%" PRIu64
+		",\"lost_packets\":%" PRIu64 ",\"gaps\":%" PRIu64
+		",\"bad_version\":%" PRIu64 ",\"unmatched\":%" PRIu64
+		",\"msgs\":%" PRIu64 ",\"msgs_unfinished\":%" PRIu64
+		",\"ipis\":%" PRIu64 ",\"no_clock\":%" PRIu64 "},\"title\":",
+		m->base, m->last, k->events, k->lwkt_events, k->generic_events,
+		k->lost_events, k->lost_packets, k->gaps, k->bad_version,
+		k->unmatched, k->msgs_done, k->msgs_open, k->ipis_done,
+		c->no_clock_events);
+	viz_json_str(c->f, c->cfg.path);
+	putc_unlocked('}', c->f);
+	fputs_unlocked(mk + strlen(MARKER), c->f);
+	return ferror(c->f) ? -1 : 0;
+}
+
+static const struct viz_out_ops h_ops = {
+	.lane_new = h_lane_new,
+	.span = h_span,
+	.flow = h_flow,
+	.msg_done = h_msg_done,
+	.instant = h_instant,
+	.gap = h_gap,
+	.thread_name = h_thread_name,
+};
+
+const struct viz_output viz_out_html = {
+	.what = "sink.lwkt.timeline",
+	.ops = &h_ops,
+	.begin = h_begin,
+	.end = h_end,
+};

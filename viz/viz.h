@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * viz.h - the sink component shared by sink.lwkt.timeline (HTML page) and
+ * sink.lwkt.chrome (Chrome trace-event JSON).  Private to the plugin.
+ *
+ * One component state for both classes: sink.c decodes babeltrace2
+ * messages into struct viz_ev and feeds model.c, whose callbacks are the
+ * output's (out_html.c or out_chrome.c), which write straight into a
+ * temporary file renamed over cfg.path only after the whole trace went
+ * through.
+ */
+#ifndef VIZ_VIZ_H
+#define VIZ_VIZ_H
+
+#include <babeltrace2/babeltrace.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "model.h"
+
+enum viz_format { VIZ_FMT_HTML, VIZ_FMT_CHROME };
+
+struct viz_cfg {
+	char *path;			/* owned: the output file */
+};
+
+/* Per event class, found once (by class pointer) and kept. */
+struct viz_ecls {
+	const bt_event_class *ec;	/* weak: the key (NULL: empty slot) */
+	enum viz_evk k;
+	int name_id;			/* index in viz_comp.names */
+	bool want_args;			/* format the payload as args */
+	bool bad_warned;
+	int fidx[VIZ_EV_MAXF];		/* payload member index per field */
+	bool fsigned[VIZ_EV_MAXF];
+	int str_idx;			/* the "name" member, -1 if none */
+};
+
+struct viz_comp;
+
+/* An output format: model callbacks plus the start and the end of file. */
+struct viz_output {
+	const char *what;		/* "sink.lwkt.timeline" */
+	const struct viz_out_ops *ops;
+	int (*begin)(struct viz_comp *c);	/* header; 0 or -1 */
+	int (*end)(struct viz_comp *c);		/* summary; 0 or -1 */
+};
+
+extern const struct viz_output viz_out_html;
+extern const struct viz_output viz_out_chrome;
+
+struct viz_comp {
+	enum viz_format fmt;
+	const struct viz_output *o;	/* weak: static */
+	struct viz_cfg cfg;
+	bt_self_component *self;	/* weak */
+	bt_logging_level log_level;
+	bt_message_iterator *it;	/* owned */
+
+	char *tmp_path;			/* owned: the file being written */
+	FILE *f;			/* owned */
+	bool committed;			/* renamed over cfg.path */
+
+	struct viz_model model;
+	bool model_ready;
+
+	/* Decoding caches. */
+	struct viz_ecls *ecls;		/* owned: open addressing */
+	size_t ecls_cap, ecls_n;
+	char **names;			/* owned: event class names by id */
+	size_t nnames, capnames;
+	const bt_packet *last_pkt;	/* weak: pu of the latest packet */
+	int last_pu;
+	struct { const bt_stream *s; int pu; } *spu;	/* owned */
+	size_t nspu, capspu;
+	char *args;			/* owned: payload JSON scratch */
+	size_t args_cap;
+	uint64_t no_clock_events;
+
+	/* Output state. */
+	bool first_rec;			/* no comma before the next record */
+	uint64_t recs;
+};
+
+/* Writes the escaped name table as a JSON array (HTML summary). */
+void viz_write_names(struct viz_comp *c);
+
+#endif /* VIZ_VIZ_H */
