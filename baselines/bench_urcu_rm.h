@@ -61,6 +61,7 @@ rmu_bench(gbench_state *st, enum urcuq_reclaim how)
 	}
 	RCU(register_thread)();
 	uint64_t i = 0, reads = 0, updates = 0, torn = 0, nomem = 0;
+	uint64_t cb0 = atomic_load(&urcuq_cb_done);
 	struct bl_entry e;
 	GBENCH_LOOP(st) {
 		unsigned slot = (unsigned)(i * 7) & (BL_TABLE_SLOTS - 1);
@@ -77,7 +78,8 @@ rmu_bench(gbench_state *st, enum urcuq_reclaim how)
 	atomic_store_explicit(&s.ru_stop, 1, memory_order_relaxed);
 	int pin = bench_thread_join(&th);
 	URCUQ_OFFLINE();
-	RCU(barrier)();		/* run every pending call_rcu callback */
+	if (how == URCUQ_CALL_RCU)	/* every old entry freed */
+		urcuq_wait_callbacks(cb0 + updates - nomem);
 	URCUQ_ONLINE();
 	RCU(unregister_thread)();
 	urcuq_table_fini(&s.ru_t);

@@ -30,8 +30,12 @@ BL_TEST_BINS := $(BL_TEST_SRCS:baselines/tests/%.c=$(B)/tests/baselines_%)
 TEST_BINS += $(BL_TEST_BINS)
 $(B)/baselines/tests/%.o: MOD_CFLAGS = $(TEST_CFLAGS) -Ibaselines \
 	$(call pc_cflags,$(BL_URCU_PKGS))
-$(B)/tests/baselines_%: $(B)/baselines/tests/%.o $(B)/libbaselines.a $(B)/liblwkt.a
+# BL_TRACE sites need the tracepoint definitions (lwkt_trace.o, dynamic
+# linkage: -ldl); nothing else of liblwkt, so the tests do not depend on
+# the runtime's state.
+BL_TRACE_OBJS := $(B)/lwkt/src/lwkt_trace.o
+$(B)/tests/baselines_%: $(B)/baselines/tests/%.o $(B)/libbaselines.a $(BL_TRACE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(BL_LIBS) $(LWKT_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(BL_LIBS) -ldl
 
 -include baselines/mpi/mpi.mk

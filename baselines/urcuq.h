@@ -12,8 +12,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#ifndef _LGPL_SOURCE
-#define _LGPL_SOURCE 1	/* inline read side and queue fast paths */
+/*
+ * _LGPL_SOURCE inlines liburcu's read side and queue fast paths, as an
+ * expert user builds them.  Not under ThreadSanitizer: liburcu 0.13's
+ * inline code uses volatile accesses and asm for its atomics, which TSan
+ * would instrument as plain accesses and report as races inside liburcu
+ * (e.g. the gp futex word in the read-unlock wake-up).  TSan builds call
+ * the out-of-line functions of the (uninstrumented) shared libraries
+ * instead, and carry happens-before with annotations (urcuq_tsan.h).
+ */
+#if !defined(__SANITIZE_THREAD__) && !defined(_LGPL_SOURCE)
+#define _LGPL_SOURCE 1
 #endif
 /* The blocking wfcqueue calls sleep 10 ms (poll) after 10 spins when they
  * meet an enqueue in progress; that would wreck every latency figure.
@@ -36,7 +45,14 @@
 #define URCUQ_AGE_MAX 8
 
 enum urcuq_flavour { URCUQ_MEMB, URCUQ_QSBR };
-enum urcuq_reclaim { URCUQ_SYNC, URCUQ_CALL_RCU };
+enum urcuq_reclaim {
+	URCUQ_SYNC,		/* synchronize_rcu() then free */
+	URCUQ_CALL_RCU,		/* call_rcu(free) */
+	/* Stress mode only, the negative control: "reclaim" with NO grace
+	 * period (entries are aged as if one had passed, never freed
+	 * before the readers stop).  The histogram must show ages >= 2. */
+	URCUQ_BROKEN_NO_GP,
+};
 
 struct urcuq_stress_cfg {
 	enum urcuq_flavour sc_flavour;

@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #if URCUQ_IS_QSBR
 #include <urcu/urcu-qsbr.h>
@@ -104,11 +105,31 @@ urcuq_read(struct urcuq_table *t, unsigned slot, struct bl_entry *out)
 	RCU(read_unlock)();
 }
 
+/* Callbacks run so far (this translation unit's urcuq_free_cb): written
+ * by the call_rcu thread (release, after its last touch of the entry),
+ * read by urcuq_wait_callbacks() (acquire). */
+static _Atomic uint64_t urcuq_cb_done;
+
 static inline void
 urcuq_free_cb(struct rcu_head *h)
 {
 	URCUQ_GP_ACQUIRE();	/* after the grace period: readers are out */
 	free(caa_container_of(h, struct urcuq_entry, ue_rcu));
+	atomic_fetch_add_explicit(&urcuq_cb_done, 1, memory_order_release);
+}
+
+/*
+ * Waits until `n` urcuq_free_cb callbacks have run in total.  Used instead
+ * of rcu_barrier(), whose internal hand-off TSan cannot see.  qsbr: the
+ * caller MUST be offline (the call_rcu thread waits for a grace period).
+ */
+static inline void
+urcuq_wait_callbacks(uint64_t n)
+{
+	while (atomic_load_explicit(&urcuq_cb_done, memory_order_acquire) < n) {
+		struct timespec ts = {0, 100000};
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* Replaces slot's entry by a new one of generation gen and reclaims the

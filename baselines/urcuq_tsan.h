@@ -9,7 +9,8 @@
  * carries the grace-period happens-before edge: readers release it before
  * leaving a read-side section, reclaimers acquire it after the grace
  * period (synchronize_rcu, or at the start of a call_rcu callback).
- * Verified recipe: ../shared/TOOLCHAIN.md, liburcu section.
+ * Verified recipe: ../shared/TOOLCHAIN.md, liburcu section; in addition,
+ * TSan builds do not inline liburcu (see urcuq.h).
  */
 #ifndef LWKT_BASELINES_URCUQ_TSAN_H
 #define LWKT_BASELINES_URCUQ_TSAN_H
