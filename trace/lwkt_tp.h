@@ -30,6 +30,20 @@
 #include <stdint.h>
 #include <lttng/tracepoint.h>
 
+/* ---- runtime instances --------------------------------------------- */
+
+/* lwkt_init started ncpus cpus / lwkt_shutdown stopped them.  A process
+ * may run several runtimes one after the other (a benchmark per run):
+ * ids (ipi_id, msg_id, port_id, tid) are unique within one instance. */
+LTTNG_UST_TRACEPOINT_EVENT_CLASS(lwkt, runtime_class,
+	LTTNG_UST_TP_ARGS(uint32_t, ncpus),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, ncpus, ncpus)))
+LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(lwkt, runtime_class, lwkt, runtime_init,
+	LTTNG_UST_TP_ARGS(uint32_t, ncpus))
+LTTNG_UST_TRACEPOINT_EVENT_INSTANCE(lwkt, runtime_class, lwkt, runtime_shutdown,
+	LTTNG_UST_TP_ARGS(uint32_t, ncpus))
+
 /* ---- IPI queues ---------------------------------------------------- */
 
 /* ipi_send: the sender's ring write is published; ipi_recv: the target

@@ -18,7 +18,12 @@ TRACE_RT_OBJS := $(B)/lwkt/src/lwkt_trace.o $(B)/lwkt/src/topo.o
 $(TRACE_SAMPLE): $(B)/trace/lwkt_trace_sample.o $(TRACE_RT_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
 
-ALL_TARGETS += $(TRACE_TP_LIB) $(TRACE_SAMPLE)
+# The real runtime under trace: IPI ping-pong between two lwkt cpus.
+TRACE_RUNTIME := $(B)/trace/lwkt-trace-runtime
+$(TRACE_RUNTIME): $(B)/trace/lwkt_trace_runtime.o $(B)/liblwkt.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
+
+ALL_TARGETS += $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(TRACE_RUNTIME)
 INSTALL_LIB += $(TRACE_TP_LIB)
 INSTALL_BIN += trace/lwkt-record
 
@@ -58,7 +63,7 @@ RUN_STEPS += trace
 # make check: record real traces with a session daemon started by the
 # record script, read them back with babeltrace2 (python3-bt2) and check
 # every join (trace/tests/check_trace.py).
-trace-check: $(TRACE_TP_LIB) $(TRACE_SAMPLE)
+trace-check: $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(TRACE_RUNTIME)
 	trace/tests/trace-check $(B)
 
 trace-check-unloaded: $(TRACE_TP_LIB) $(TRACE_SAMPLE)

@@ -13,6 +13,9 @@
  *   port_id  runtime-wide port sequence number, set at port init
  *   tok      the token's address
  *
+ *   runtime_init(ncpus)  runtime_shutdown(ncpus)   lwkt_init done /
+ *                                           lwkt_shutdown starts; ids
+ *                                           are unique per instance
  *   ipi_send(src, dst, ipi_id, func)        ring write done
  *   ipi_recv(src, dst, ipi_id, func)        target starts the callback
  *   ipi_done(src, dst, ipi_id)              callback returned

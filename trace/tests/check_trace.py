@@ -15,7 +15,10 @@ events join as trace/README.md promises:
     order per queue (seq 0 starts a new run of a re-initialised queue);
   * no event was discarded (a loss would make joins fail for no bug).
 
-Ids are scoped by process (vpid context).  Exit 0 when all hold, 1 with
+Ids are scoped by process (vpid context) and runtime instance (each
+lwkt:runtime_init starts one); an IPI ring's ids restarting at 0 start a
+new generation of that ring (the runtime re-creates its rings at every
+lwkt_init, e.g. once per benchmark run).  Exit 0 when all hold, 1 with
 the first failures listed, 2 on usage or read errors."""
 import argparse
 import collections
@@ -49,7 +52,10 @@ def main():
     ipi_send = {}        # (vpid, src, dst, id) -> func
     ipi_recv = {}        # key -> func
     ipi_done = collections.Counter()
-    ipi_order = collections.defaultdict(list)  # (vpid, src, dst) -> recv ids
+    ipi_order = collections.defaultdict(list)  # ring generation -> recv ids
+    ipi_gen_send = collections.Counter()  # (vpid, inst, src, dst) -> gen
+    ipi_gen_recv = collections.Counter()
+    inst = collections.Counter()  # vpid -> runtime instance (runtime_init)
     sends = {}           # (vpid, msg_id) -> (port, src, dst, ts)
     disp = {}            # (vpid, msg_id) -> (port, cpu, ts)
     reply = {}           # (vpid, msg_id) -> (src, dst, ts)
@@ -88,8 +94,18 @@ def main():
             vpid = int(ev.common_context_field["vpid"]) \
                 if ev.common_context_field is not None else 0
             f = ev.payload_field
-            if name in ("ipi_send", "ipi_recv", "ipi_done"):
-                key = (vpid, int(f["src"]), int(f["dst"]), int(f["ipi_id"]))
+            if name == "runtime_init":
+                inst[vpid] += 1
+            elif name in ("ipi_send", "ipi_recv", "ipi_done"):
+                # Rings are re-created by every lwkt_init: ids restart at
+                # 0 (a new generation of that ring), and runtime_init
+                # starts a new runtime instance.
+                pair = (vpid, inst[vpid], int(f["src"]), int(f["dst"]))
+                iid = int(f["ipi_id"])
+                gens = ipi_gen_send if name == "ipi_send" else ipi_gen_recv
+                if iid == 0 and name != "ipi_done":
+                    gens[pair] += 1
+                key = pair + (gens[pair], iid)
                 if name == "ipi_send":
                     if key in ipi_send:
                         dup[("ipi_send",) + key] += 1
@@ -98,22 +114,22 @@ def main():
                     if key in ipi_recv:
                         dup[("ipi_recv",) + key] += 1
                     ipi_recv[key] = int(f["func"])
-                    ipi_order[key[:3]].append(key[3])
+                    ipi_order[pair + (gens[pair],)].append(iid)
                 else:
                     ipi_done[key] += 1
             elif name == "msg_send":
-                key = (vpid, int(f["msg_id"]))
+                key = (vpid, inst[vpid], int(f["msg_id"]))
                 if key in sends:
                     dup[("msg_send",) + key] += 1
                 sends[key] = (int(f["port_id"]), int(f["src"]),
                               int(f["dst"]), ts)
             elif name == "msg_dispatch":
-                key = (vpid, int(f["msg_id"]))
+                key = (vpid, inst[vpid], int(f["msg_id"]))
                 if key in disp:
                     dup[("msg_dispatch",) + key] += 1
                 disp[key] = (int(f["port_id"]), int(f["cpu"]), ts)
             elif name == "msg_reply":
-                key = (vpid, int(f["msg_id"]))
+                key = (vpid, inst[vpid], int(f["msg_id"]))
                 if key in reply:
                     dup[("msg_reply",) + key] += 1
                 reply[key] = (int(f["src"]), int(f["dst"]), ts)
@@ -133,9 +149,9 @@ def main():
                 else:
                     mq_deq[q].append(seq)
             elif name == "msg_wait_begin":
-                wait_begin.add((vpid, int(f["msg_id"])))
+                wait_begin.add((vpid, inst[vpid], int(f["msg_id"])))
             elif name == "msg_wait_end":
-                key = (vpid, int(f["msg_id"]))
+                key = (vpid, inst[vpid], int(f["msg_id"]))
                 if key not in wait_begin:
                     fail(errs, f"msg_wait_end without msg_wait_begin: {key}")
                 if key in reply and ts < reply[key][2]:
@@ -173,7 +189,7 @@ def main():
             fail(errs, f"ipi_done {key} {n} times")
     for pair, ids in ipi_order.items():
         if any(b <= a_ for a_, b in zip(ids, ids[1:])):
-            fail(errs, f"ipi ring {pair[1]}->{pair[2]} (pid {pair[0]}) not FIFO")
+            fail(errs, f"ipi ring {pair[2]}->{pair[3]} (pid {pair[0]}) not FIFO")
 
     for key, (port, src, dst, ts) in sends.items():
         d = disp.get(key)
