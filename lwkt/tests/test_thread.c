@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_thread.c - lightweight threads: create/switch/exit/join, priorities,
+ * migration, sleep/wake-up across cpus, join from LWKT, bad input, and
+ * misuse that must abort (crit_exit underflow, calls from outside LWKT).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "lwkt/crit.h"
+#include "lwkt/ipiq.h"
+#include "lwkt/thread.h"
+#include "lt_util.h"
+
+/* ---- create / yield / exit / join ---- */
+#define PP_ROUNDS 100000
+static int pp_log[2];		/* cpu 0 only: both threads live there */
+static int pp_turn;
+
+static void
+pp_thread(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+	for (int i = 0; i < PP_ROUNDS; i++) {
+		/* Strict alternation proves each yield switched. */
+		while (pp_turn != me)
+			lwkt_yield();
+		pp_log[me]++;
+		pp_turn = 1 - me;
+	}
+}
+
+START_TEST(t_create_yield_join)
+{
+	lt_start(NULL);
+	lwkt_thread_t a, b;
+	ck_assert_int_eq(lwkt_create(pp_thread, (void *)0, 0, 0, &a, "ping"), 0);
+	ck_assert_int_eq(lwkt_create(pp_thread, (void *)1, 0, 0, &b, "pong"), 0);
+	ck_assert_str_eq(lwkt_thread_name(a), "ping");
+	ck_assert_int_eq(lwkt_thread_cpu(a), 0);
+	ck_assert_uint_ne(lwkt_thread_id(a), lwkt_thread_id(b));
+	ck_assert_int_eq(lwkt_join(a), 0);
+	ck_assert_int_eq(lwkt_join(b), 0);
+	ck_assert_int_eq(pp_log[0], PP_ROUNDS);
+	ck_assert_int_eq(pp_log[1], PP_ROUNDS);
+	struct lwkt_stats st;
+	lwkt_stats(0, &st);
+	ck_assert_uint_ge(st.ls_switches, 2 * PP_ROUNDS);
+	lwkt_shutdown();
+}
+END_TEST
+
+/* ---- many short-lived threads, detached and joined, on all cpus ---- */
+static _Atomic int churn_done;
+
+static void
+churn(void *arg)
+{
+	(void)arg;
+	lwkt_yield();
+	atomic_fetch_add(&churn_done, 1);
+}
+
+START_TEST(t_thread_churn)
+{
+	int n = lt_start(NULL);
+	lwkt_thread_t td[200];
+	for (int i = 0; i < 200; i++)
+		ck_assert_int_eq(lwkt_create(churn, NULL, i % n,
+					     (i & 1) ? LWKT_CREATE_DETACHED : 0,
+					     &td[i], "churn"), 0);
+	for (int i = 0; i < 200; i += 2)
+		ck_assert_int_eq(lwkt_join(td[i]), 0);
+	lwkt_shutdown();	/* waits for the detached ones too */
+	ck_assert_int_eq(atomic_load(&churn_done), 200);
+}
+END_TEST
+
+/* ---- priorities: a higher-priority runnable thread runs first ---- */
+static int prio_order[3], prio_n;
+
+static void
+prio_rec(void *arg)
+{
+	prio_order[prio_n++] = (int)(intptr_t)arg;
+}
+
+static void
+prio_parent(void *arg)
+{
+	(void)arg;
+	crit_enter();	/* create all three before any runs */
+	lwkt_create_pri(prio_rec, (void *)1, 0, LWKT_CREATE_DETACHED, 5, NULL, "lo");
+	lwkt_create_pri(prio_rec, (void *)3, 0, LWKT_CREATE_DETACHED, 20, NULL, "hi");
+	lwkt_create_pri(prio_rec, (void *)2, 0, LWKT_CREATE_DETACHED, 10, NULL, "mid");
+	crit_exit();
+}
+
+START_TEST(t_priorities)
+{
+	lt_start(NULL);
+	lwkt_thread_t p;
+	/* The parent runs below all three: they run as soon as it yields. */
+	lwkt_create_pri(prio_parent, NULL, 0, 0, 1, &p, "parent");
+	lwkt_join(p);
+	lwkt_shutdown();
+	ck_assert_int_eq(prio_n, 3);
+	ck_assert_int_eq(prio_order[0], 3);
+	ck_assert_int_eq(prio_order[1], 2);
+	ck_assert_int_eq(prio_order[2], 1);
+	ck_assert_int_eq(lwkt_create_pri(prio_rec, NULL, 0, 0, 99, NULL, "x"),
+			 ESHUTDOWN);
+}
+END_TEST
+
+/* ---- migration ---- */
+static _Atomic int mig_ok;
+
+static void
+migrator(void *arg)
+{
+	(void)arg;
+	int ok = 1;
+	for (int i = 0; i < 200; i++) {
+		int to = (lwkt_mycpuid() + 1) % lwkt_ncpus();
+		ok &= lwkt_migrate(to) == 0;
+		ok &= lwkt_mycpuid() == to;
+		ok &= sched_getcpu() == (int)lwkt_cpu_pu(to);
+		ok &= lwkt_thread_cpu(lwkt_curthread()) == to;
+	}
+	ok &= lwkt_migrate(99) == EINVAL;
+	atomic_store(&mig_ok, ok);
+}
+
+START_TEST(t_migrate)
+{
+	if (lt_start(NULL) < 2)
+		return;
+	lwkt_thread_t t;
+	lwkt_create(migrator, NULL, 0, 0, &t, "migrator");
+	lwkt_join(t);
+	ck_assert_int_eq(atomic_load(&mig_ok), 1);
+	lwkt_shutdown();
+}
+END_TEST
+
+/* ---- sleep/wake-up across cpus on a wait channel, idle cpus asleep ---- */
+#define SW_ROUNDS 2000
+static int sw_turn;			/* the wait channel and the state */
+static _Atomic int sw_count[2];
+
+static void
+sw_thread(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+	for (int i = 0; i < SW_ROUNDS; i++) {
+		/* sw_turn is read/written by both cpus: atomics. */
+		crit_enter();
+		while (__atomic_load_n(&sw_turn, __ATOMIC_ACQUIRE) != me)
+			lwkt_tsleep(&sw_turn);
+		crit_exit();
+		atomic_fetch_add(&sw_count[me], 1);
+		__atomic_store_n(&sw_turn, 1 - me, __ATOMIC_RELEASE);
+		lwkt_wakeup(&sw_turn);
+	}
+}
+
+START_TEST(t_sleep_wakeup_cross_cpu)
+{
+	struct lwkt_config cfg;
+	lwkt_config_default(&cfg);
+	cfg.lc_idle_spin_ns = 0;	/* the sleeper's cpu really sleeps */
+	if (lt_start(&cfg) < 2)
+		return;
+	lwkt_thread_t a, b;
+	lwkt_create(sw_thread, (void *)0, 0, 0, &a, "sw0");
+	lwkt_create(sw_thread, (void *)1, 1, 0, &b, "sw1");
+	lwkt_join(a);
+	lwkt_join(b);
+	ck_assert_int_eq(atomic_load(&sw_count[0]), SW_ROUNDS);
+	ck_assert_int_eq(atomic_load(&sw_count[1]), SW_ROUNDS);
+	struct lwkt_stats st;
+	lwkt_stats(0, &st);
+	ck_assert_uint_gt(st.ls_idle_sleeps, 0);
+	lwkt_shutdown();
+}
+END_TEST
+
+/* ---- join from an LWKT thread on the other cpu; schedule from main ---- */
+static _Atomic int jw_state;
+static lwkt_thread_t jw_target;
+
+static void
+jw_sleeper(void *arg)
+{
+	(void)arg;
+	crit_enter();
+	while (atomic_load(&jw_state) == 0)
+		lwkt_sleep();
+	crit_exit();
+}
+
+static void
+jw_joiner(void *arg)
+{
+	(void)arg;
+	atomic_store(&jw_state, 2);
+	ck_assert_int_eq(lwkt_join(jw_target), 0);
+	atomic_store(&jw_state, 3);
+}
+
+START_TEST(t_join_from_lwkt)
+{
+	int n = lt_start(NULL);
+	lwkt_thread_t j;
+	lwkt_create(jw_sleeper, NULL, 0, 0, &jw_target, "sleeper");
+	struct timespec ts = {0, 10000000};
+	nanosleep(&ts, NULL);	/* let it block */
+	lwkt_create(jw_joiner, NULL, n - 1, 0, &j, "joiner");
+	while (atomic_load(&jw_state) != 2)
+		nanosleep(&ts, NULL);
+	lwkt_schedule(jw_target);	/* from main: through the inbox */
+	lwkt_join(j);
+	ck_assert_int_eq(atomic_load(&jw_state), 3);
+	lwkt_shutdown();
+}
+END_TEST
+
+/* ---- bad input ---- */
+START_TEST(t_bad_config)
+{
+	struct lwkt_config cfg;
+	lwkt_config_default(&cfg);
+	cfg.lc_cpus = "0,0";
+	ck_assert_int_eq(lwkt_init(&cfg), EINVAL);
+	cfg.lc_cpus = "99999";
+	ck_assert_int_eq(lwkt_init(&cfg), EINVAL);
+	cfg.lc_cpus = "";
+	ck_assert_int_eq(lwkt_init(&cfg), EINVAL);
+	/* LWKT_CPUS overrides the config, and is checked the same way. */
+	cfg.lc_cpus = "count=1";
+	setenv("LWKT_CPUS", "banana", 1);
+	ck_assert_int_eq(lwkt_init(&cfg), EINVAL);
+	setenv("LWKT_CPUS", "count=1", 1);
+	cfg.lc_cpus = "banana";
+	ck_assert_int_eq(lwkt_init(&cfg), 0);
+	ck_assert_int_eq(lwkt_ncpus(), 1);
+	unsetenv("LWKT_CPUS");
+	ck_assert_int_eq(lwkt_init(&cfg), EBUSY);
+	ck_assert_int_eq(lwkt_create(churn, NULL, 5, 0, NULL, "x"), EINVAL);
+	ck_assert_int_eq(lwkt_create(NULL, NULL, 0, 0, NULL, "x"), EINVAL);
+	ck_assert_int_eq(lwkt_create(churn, NULL, 0, 0x100, NULL, "x"), EINVAL);
+	ck_assert_int_eq(lwkt_send_ipiq(7, NULL, NULL), EINVAL);
+	ck_assert_int_eq(lwkt_join(NULL), EINVAL);
+	ck_assert_int_eq(lwkt_mycpuid(), -1);
+	ck_assert_ptr_null(lwkt_curthread());
+	lwkt_shutdown();
+	lwkt_shutdown();	/* twice: harmless */
+}
+END_TEST
+
+/* ---- misuse aborts with a message ---- */
+static void
+underflow(void *arg)
+{
+	(void)arg;
+	crit_enter();
+	crit_exit();
+	crit_exit();	/* aborts */
+}
+
+START_TEST(t_crit_exit_underflow_aborts)
+{
+	lt_start(NULL);
+	lwkt_thread_t t;
+	lwkt_create(underflow, NULL, 0, 0, &t, "underflow");
+	lwkt_join(t);
+}
+END_TEST
+
+START_TEST(t_crit_enter_outside_aborts)
+{
+	lt_start(NULL);
+	crit_enter();	/* main is not an LWKT thread */
+}
+END_TEST
+
+START_TEST(t_yield_outside_aborts)
+{
+	lwkt_yield();
+}
+END_TEST
+
+START_TEST(t_exit_outside_aborts)
+{
+	lt_start(NULL);
+	lwkt_exit();
+}
+END_TEST
+
+static void
+add(Suite *s)
+{
+	TCase *tc = ltest_tcase(s, "thread", 60);
+	tcase_add_test(tc, t_create_yield_join);
+	tcase_add_test(tc, t_thread_churn);
+	tcase_add_test(tc, t_priorities);
+	tcase_add_test(tc, t_migrate);
+	tcase_add_test(tc, t_sleep_wakeup_cross_cpu);
+	tcase_add_test(tc, t_join_from_lwkt);
+	tcase_add_test(tc, t_bad_config);
+	TCase *death = ltest_tcase(s, "misuse", 30);
+	tcase_add_test_raise_signal(death, t_crit_exit_underflow_aborts, SIGABRT);
+	tcase_add_test_raise_signal(death, t_crit_enter_outside_aborts, SIGABRT);
+	tcase_add_test_raise_signal(death, t_yield_outside_aborts, SIGABRT);
+	tcase_add_test_raise_signal(death, t_exit_outside_aborts, SIGABRT);
+}
+LTEST_MAIN("thread", add)
