@@ -28,13 +28,14 @@
  * linkage, in liblwkt (lwkt/src/lwkt_trace.c): a binary with BL_TRACE
  * sites links liblwkt.a after its objects (or liblwkt.so) and -ldl; the
  * probes come from liblwkt-tp.so, loaded only when tracing
- * (trace/lwkt-record).  -DBL_TRACE_DISABLE compiles every site out (for a
- * binary that cannot link liblwkt).
+ * (trace/lwkt-record).  -DBL_TRACE_DISABLE (or the runtime's
+ * -DLWKT_TRACE_DISABLE) compiles every site out (for a binary that cannot
+ * link liblwkt, or the sites-compiled-out reference build).
  */
 #ifndef LWKT_BASELINES_BL_TRACE_H
 #define LWKT_BASELINES_BL_TRACE_H
 
-#ifdef BL_TRACE_DISABLE
+#if defined(BL_TRACE_DISABLE) || defined(LWKT_TRACE_DISABLE)
 static inline void
 _bl_trace_nop(int unused, ...)
 {

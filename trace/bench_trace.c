@@ -43,12 +43,13 @@
 
 #include "../lwkt/src/lwkt_trace.h"
 
-static void bench_trace_fn(void) { }
+static __attribute__((unused)) void bench_trace_fn(void) { }
 
 /* The site under test: the runtime's ipi_send with live arguments. */
 static inline void
 bench_trace_site(uint64_t i)
 {
+	(void)i;	/* unused with -DLWKT_TRACE_DISABLE */
 	LWKT_TRACE(ipi_send, (uint32_t)(i & 1), (uint32_t)(~i & 1), i,
 		   (const void *)bench_trace_fn);
 }
@@ -119,6 +120,9 @@ bench_trace_tp_load(char *err, size_t errlen)
 static void
 bench_tracepoint_unloaded(gbench_state *st)
 {
+#ifdef LWKT_TRACE_DISABLE
+	gbench_set_label(st, "sites compiled out (LWKT_TRACE_DISABLE)");
+#endif
 	if (LWKT_TRACE_ENABLED(ipi_send))
 		gbench_set_label(st, "NOT unloaded: a session records lwkt:ipi_send");
 	else if (bench_trace_tp_loaded())

@@ -14,4 +14,6 @@
  */
 #define LTTNG_UST_TRACEPOINT_DEFINE
 #define LTTNG_UST_TRACEPOINT_PROBE_DYNAMIC_LINKAGE
-#include "lwkt_trace.h"
+/* Directly, not through lwkt_trace.h: the definitions stay even with
+ * -DLWKT_TRACE_DISABLE, for other sites (baselines) linked with liblwkt. */
+#include "../../trace/lwkt_tp.h"
