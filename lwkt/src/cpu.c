@@ -113,7 +113,7 @@ idle_sleep(struct lwkt_cpu *gd)
 	if (lwkt_rt->rt_fence == LWKT_FENCE_ASYMMETRIC)
 		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 	else
-		atomic_thread_fence(memory_order_seq_cst);
+		lwkt_fence_seq_cst();
 	if (has_work(gd) || gd->gd_stopping) {
 		atomic_store_explicit(&gd->gd_idle, 0, memory_order_relaxed);
 		return;

@@ -138,7 +138,7 @@ void
 _lwkt_wake_cpu(struct lwkt_cpu *from, struct lwkt_cpu *to)
 {
 	if (lwkt_rt->rt_fence == LWKT_FENCE_SYMMETRIC || from == NULL)
-		atomic_thread_fence(memory_order_seq_cst);
+		lwkt_fence_seq_cst();
 	else
 		atomic_signal_fence(memory_order_seq_cst);
 

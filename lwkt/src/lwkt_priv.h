@@ -133,6 +133,8 @@ struct lwkt_thread {
 	 * (then own td).  Also a futex word for outside joiners. */
 	_Atomic uint32_t td_exited;
 	int td_migrate_to;		/* target cpu while TDF_MIGRATING */
+	bool td_joinable;		/* immutable after lwkt_create: join
+					 * reads it from any thread */
 	void *td_msgport;		/* message port slot (msgport.c) */
 	void *td_tokens;		/* held tokens (token.c) */
 	char td_name[32];

@@ -188,6 +188,10 @@ post_switch(struct lwkt_cpu *gd)
 		struct lwkt_thread *td = gd->gd_migrating;
 		gd->gd_migrating = NULL;
 		gd->gd_nthreads--;
+		/* td_gd changes here, before the IPI publishes td, and only
+		 * here: a thread's cpu is stable except while it migrates
+		 * (do not lwkt_schedule a thread that is migrating). */
+		td->td_gd = lwkt_rt->rt_cpu[td->td_migrate_to];
 		lwkt_send_ipiq(td->td_migrate_to, _lwkt_adopt, td);
 	}
 }
@@ -402,7 +406,9 @@ _lwkt_adopt(void *arg, void *unused)
 		td->td_flags &= ~TDF_MIGRATING;
 	else
 		LWKT_TRACE(thread_create, gd->gd_cpuid, td->td_id, td->td_name);
-	td->td_gd = gd;
+	LWKT_ASSERT(td->td_gd == gd, "_lwkt_adopt: thread %llu adopted by cpu"
+		    " %d but bound to cpu %d", (unsigned long long)td->td_id,
+		    gd->gd_cpuid, td->td_gd->gd_cpuid);
 	gd->gd_nthreads++;
 	_lwkt_setrunqueue(gd, td);
 }
@@ -435,6 +441,7 @@ lwkt_create_pri(lwkt_thread_fn fn, void *arg, int cpu, int flags, int pri,
 	td->td_pri = pri;
 	td->td_critcount = 1;	/* dropped by thread_entry */
 	td->td_flags = (flags & LWKT_CREATE_DETACHED) ? TDF_DETACHED : 0;
+	td->td_joinable = !(flags & LWKT_CREATE_DETACHED);
 	td->td_id = atomic_fetch_add_explicit(&rt->rt_next_tid, 1,
 					      memory_order_relaxed);
 	snprintf(td->td_name, sizeof td->td_name, "%s", name ? name : "lwkt");
@@ -477,8 +484,7 @@ lwkt_exit(void)
 int
 lwkt_join(lwkt_thread_t td)
 {
-	if (td == NULL || (td->td_flags & TDF_DETACHED) ||
-	    td == lwkt_curthread())
+	if (td == NULL || !td->td_joinable || td == lwkt_curthread())
 		return EINVAL;
 	struct lwkt_cpu *gd = mycpu();
 	if (gd != NULL) {

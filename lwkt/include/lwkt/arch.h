@@ -26,6 +26,26 @@ lwkt_cpu_relax(void)
 #endif
 }
 
+/*
+ * Full fence (StoreLoad included).  GCC refuses atomic_thread_fence under
+ * -fsanitize=thread (TSan does not model fences); there a seq_cst RMW on a
+ * thread-private word stands in: on x86 a locked RMW is a full fence too.
+ */
+#if defined(__SANITIZE_THREAD__)
+static inline void
+lwkt_fence_seq_cst(void)
+{
+	static __thread unsigned lwkt_fence_word;
+	__atomic_fetch_add(&lwkt_fence_word, 0, __ATOMIC_SEQ_CST);
+}
+#else
+static inline void
+lwkt_fence_seq_cst(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+#endif
+
 /* Monotonic nanoseconds (vDSO, ~28 ns on the reference host). */
 static inline uint64_t
 lwkt_now_ns(void)
