@@ -11,9 +11,10 @@
  * The site is the runtime's own (LWKT_TRACE(ipi_send, ...)), with
  * arguments that change every iteration so nothing folds.  The provider
  * is found as $LWKT_TP_LIB, else liblwkt-tp.so beside the executable,
- * else by the dynamic loader's search path.  Loading it is one-way (the
- * process keeps it): the states run in the order above; a benchmark that
- * finds the provider already loaded says so in its label.
+ * else by the dynamic loader's search path.  A benchmark that loads it
+ * dlclose()s it after its loop, so the states hold in any order (random
+ * interleaving); one that finds it loaded from outside (LD_PRELOAD) or a
+ * session recording says so in its label.
  *
  * The recording benchmark drives the lttng CLI outside the timed loop: it
  * starts lttng-sessiond when none answers (and stops it after), creates a
@@ -99,22 +100,36 @@ bench_trace_tp_loaded(void)
 	return dlsym(RTLD_DEFAULT, "lttng_ust_tracepoint_provider_lwkt") != NULL;
 }
 
-/* Loads the provider once; false (with a message in err) on failure. */
+/* Loads the provider; false (with a message in err) on failure.  *h is
+ * the handle to give to bench_trace_tp_unload() (NULL if it was already
+ * in the process, e.g. preloaded by lwkt-record: then it stays). */
 static bool
-bench_trace_tp_load(char *err, size_t errlen)
+bench_trace_tp_load(void **h, char *err, size_t errlen)
 {
 	char buf[PATH_MAX];
 	const char *path;
 
+	*h = NULL;
 	if (bench_trace_tp_loaded())
 		return true;
 	path = bench_trace_tp_path(buf, sizeof(buf));
-	if (!dlopen(path, RTLD_NOW | RTLD_GLOBAL)) {
+	*h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+	if (!*h) {
 		snprintf(err, errlen, "cannot load the provider %s: %s "
 			 "(build it: make; or set LWKT_TP_LIB)", path, dlerror());
 		return false;
 	}
 	return true;
+}
+
+/* Unloads what bench_trace_tp_load() loaded: the provider's destructor
+ * unregisters its probes (LTTng-UST supports dlclose of a provider), so
+ * benchmarks run later in any order still find the "unloaded" state. */
+static void
+bench_trace_tp_unload(void *h)
+{
+	if (h)
+		dlclose(h);
 }
 
 static void
@@ -136,14 +151,16 @@ static void
 bench_tracepoint_loaded_no_session(gbench_state *st)
 {
 	char err[PATH_MAX + 128];
+	void *h;
 
-	if (!bench_trace_tp_load(err, sizeof(err))) {
+	if (!bench_trace_tp_load(&h, err, sizeof(err))) {
 		gbench_skip_with_error(st, err);
 		return;
 	}
 	if (LWKT_TRACE_ENABLED(ipi_send))
 		gbench_set_label(st, "NOT no-session: a session records lwkt:ipi_send");
 	bench_trace_loop(st);
+	bench_trace_tp_unload(h);
 }
 GBENCH_REGISTER(bench_tracepoint_loaded_no_session,
 		"overhead/tracepoint_loaded_no_session", gbench_arg(f, 1))
@@ -321,12 +338,13 @@ bench_tracepoint_recording(gbench_state *st)
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	long discarded;
 	int waited;
+	void *h;
 
 	if (!bench_trace_session_begin(&s, err, sizeof(err))) {
 		gbench_skip_with_error(st, err);
 		return;
 	}
-	if (!bench_trace_tp_load(err, sizeof(err))) {
+	if (!bench_trace_tp_load(&h, err, sizeof(err))) {
 		bench_trace_session_end(&s);
 		gbench_skip_with_error(st, err);
 		return;
@@ -336,6 +354,7 @@ bench_tracepoint_recording(gbench_state *st)
 	for (waited = 0; !LWKT_TRACE_ENABLED(ipi_send) && waited < 1000; waited++)
 		nanosleep(&ts, NULL);
 	if (!LWKT_TRACE_ENABLED(ipi_send)) {
+		bench_trace_tp_unload(h);
 		bench_trace_session_end(&s);
 		gbench_skip_with_error(st, "the session did not enable "
 				       "lwkt:ipi_send within 10 s (application "
@@ -355,6 +374,7 @@ bench_tracepoint_recording(gbench_state *st)
 	else if (discarded < 0)
 		gbench_set_label(st, "discarded count unknown");
 	bench_trace_session_end(&s);
+	bench_trace_tp_unload(h);
 }
 GBENCH_REGISTER(bench_tracepoint_recording, "overhead/tracepoint_recording",
 		gbench_arg(f, 1))
