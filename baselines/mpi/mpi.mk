@@ -1,0 +1,30 @@
+# baselines/mpi/: build/lwkt-bench-mpi (MPICH via pkg-config `mpich`), the
+# make targets that run it, and its checks.  Included by baselines/module.mk.
+BL_MPI_BIN := $(B)/lwkt-bench-mpi
+BL_MPI_OBJS := $(B)/baselines/mpi/mpiq_bench.o
+# Topology (pinning) and the tracepoint definitions only, not all of liblwkt.
+BL_MPI_RT_OBJS := $(B)/lwkt/src/topo.o $(B)/lwkt/src/lwkt_trace.o
+
+$(B)/baselines/mpi/%.o: MOD_CFLAGS = -Ibaselines $(call pc_cflags,mpich)
+$(BL_MPI_BIN): $(BL_MPI_OBJS) $(BL_MPI_RT_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,mpich) $(call pc_libs,hwloc) -ldl
+
+ALL_TARGETS += $(BL_MPI_BIN)
+INSTALL_BIN += $(BL_MPI_BIN)
+
+# make bench-mpi: the full OSU-method run under mpiexec -n 2, pinned to the
+# PUs lwkt-bench uses (MPI_CPUS=A,B overrides) -> out/bench-mpi.json.
+MPI_CPUS ?=
+.PHONY: bench-mpi mpi-check mpi-netns-check
+bench-mpi: $(BL_MPI_BIN)
+	@mkdir -p out
+	ci/mpi-run $(BL_MPI_BIN) out/bench-mpi.json $(if $(MPI_CPUS),--cpus=$(MPI_CPUS))
+RUN_STEPS += bench-mpi
+
+# make check: the quick profile under mpiexec -n 2 (JSON valid, values > 0),
+# and the two-namespace "multi-host" run (root only; SKIP otherwise).
+mpi-check: $(BL_MPI_BIN)
+	ci/mpi-check $(BL_MPI_BIN)
+mpi-netns-check: $(BL_MPI_BIN)
+	ci/netns-mpi $(BL_MPI_BIN)
+EXTRA_CHECKS += mpi-check mpi-netns-check
