@@ -128,7 +128,7 @@ install: all
 		lwkt/lwkt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lwkt.pc
 
 clean:
-	rm -rf build build-asan build-tsan build-ubsan
+	rm -rf build build-*/
 
 distclean: clean
 	rm -rf out

@@ -348,6 +348,8 @@ lwkt_init(const struct lwkt_config *cfg_in)
 		runtime_free(rt);
 		return e;
 	}
+	/* Ids (ipi_id...) restart with each runtime: the viz splits on it. */
+	LWKT_TRACE(runtime_init, (uint32_t)n);
 	return 0;
 }
 
@@ -359,6 +361,7 @@ lwkt_shutdown(void)
 		return;
 	if (mycpu() != NULL)
 		lwkt_panic("lwkt_shutdown() called from an LWKT thread");
+	LWKT_TRACE(runtime_shutdown, (uint32_t)rt->rt_ncpus);
 	/* Every thread must have exited (and been reaped: the count drops
 	 * after the reaper's last IPI), so no IPI is sent after this. */
 	uint64_t t0 = lwkt_now_ns();
