@@ -292,6 +292,10 @@ struct lwkt_thread *_lwkt_choose(struct lwkt_cpu *gd);
 void _lwkt_switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next);
 void _lwkt_adopt(void *td, void *unused);
 
+/* msgport.c: the thread's own port, made at create, freed at reap. */
+int _lwkt_msgport_thread_init(struct lwkt_thread *td, int cpu);
+void _lwkt_msgport_thread_fini(struct lwkt_thread *td);
+
 /* ctx.c */
 void _lwkt_ctx_init_thread(struct lwkt_thread *td, void (*entry)(transfer_t));
 void _lwkt_ctx_init_self(struct lwkt_ctx *c);

@@ -159,6 +159,7 @@ reap(struct lwkt_cpu *gd, struct lwkt_thread *td)
 {
 	munmap(td->td_stack, td->td_stack_map);
 	_lwkt_ctx_fini(&td->td_ctx);
+	_lwkt_msgport_thread_fini(td);
 	gd->gd_nthreads--;
 	if (td->td_flags & TDF_DETACHED) {
 		free(td);
@@ -436,6 +437,12 @@ lwkt_create_pri(lwkt_thread_fn fn, void *arg, int cpu, int flags, int pri,
 	}
 	/* Guard page: an overflow faults instead of corrupting memory. */
 	mprotect(td->td_stack, page, PROT_NONE);
+	/* Every thread has its own message port (msgport.c). */
+	if (_lwkt_msgport_thread_init(td, cpu) != 0) {
+		munmap(td->td_stack, td->td_stack_map);
+		free(td);
+		return ENOMEM;
+	}
 	td->td_fn = fn;
 	td->td_arg = arg;
 	td->td_pri = pri;

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * msgport.h - LWKT messages and message ports, with DragonFly's names and
+ * contracts (sys/sys/msgport.h, kern/lwkt_msgport.c).  A message is sent
+ * to a target port and replied to its reply port; the port's flavour
+ * decides how it is queued and who may wait on it:
+ *
+ *   thread port      owned by one thread; touched only by the owner's cpu,
+ *                    inside a critical section.  Another cpu reaches it
+ *                    with one IPI that queues the message AND schedules the
+ *                    owner (seed 000): no lock, no atomic RMW on the port.
+ *                    Every thread has one (lwkt_thread_port).
+ *   spin port        any thread on any cpu; a spinlock guards the queue.
+ *   serializer port  callers hold the port's serializer (lwkt_serialize).
+ *   function port    mp_putport is the user's beginmsg (seed 002): it
+ *                    handles the message inline and returns the result, or
+ *                    takes it over (queues/forwards it) and returns EASYNC.
+ *
+ * Ownership (DragonFly's rule): a message belongs to whoever holds it: the
+ * sender until it is sent, the target side (port, then handler) until it
+ * is replied, the reply port's owner once MSGF_DONE is set.  Only the
+ * owner writes a message; hand-overs are release/acquire (IPI ring,
+ * spinlock, serializer, or the MSGF_DONE store itself).
+ *
+ * Misuse aborts with a message (lwkt_panic, as DragonFly panics): sending
+ * a message that is in flight, replying twice, replying a message never
+ * sent, getport/waitport on another thread's thread port, waiting for a
+ * message whose reply port belongs to another thread, replying to a port
+ * whose runtime has shut down.
+ *
+ * Calls from outside LWKT (main, a test driver):
+ *   lwkt_domsg      allowed: the caller blocks on a futex (the message's
+ *                   reply port is replaced by a futex port for that call).
+ *   lwkt_sendmsg    allowed when the message's reply port is a spin port
+ *                   (the reply is queued there; poll it with lwkt_getport).
+ *   lwkt_getport    allowed on spin ports.
+ *   lwkt_initport_*, lwkt_initmsg, lwkt_thread_port: allowed.
+ *   everything else needs an LWKT thread and aborts otherwise.
+ */
+#ifndef LWKT_MSGPORT_H
+#define LWKT_MSGPORT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lwkt/thread.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The "queued, reply comes later" result of a port's putport.  Not an
+ * errno value of Linux; lwkt_domsg never returns it. */
+#define EASYNC 0x7f4a
+
+typedef struct lwkt_msg *lwkt_msg_t;
+typedef struct lwkt_port *lwkt_port_t;
+
+/*
+ * A message.  Embed it first in your own request struct.
+ *   ms_next/ms_prev  queue links: written by whoever holds the queue the
+ *                    message is on (port owner cpu / spinlock holder).
+ *   ms_flags         MSGF_*: written by the message's current owner only,
+ *                    with plain (relaxed) stores, never an RMW.  Atomic so
+ *                    that misuse checks and DONE pollers may read it from
+ *                    another cpu; MSGF_DONE is stored with release and
+ *                    polled with acquire (the reply's hand-over).
+ *   ms_abortreq      0, then 1 once an abort was requested: the one atomic
+ *                    exchange of the API (abort is a slow path; it makes
+ *                    "aborted exactly once" hold with racing aborters).
+ *   everything else  the current owner.
+ */
+struct lwkt_msg {
+	struct lwkt_msg *ms_next;
+	struct lwkt_msg *ms_prev;
+	lwkt_port_t ms_target_port;	/* set at send/forward */
+	lwkt_port_t ms_reply_port;	/* NULL: the sending thread's port */
+	lwkt_port_t ms_abort_port;	/* the port abort goes to (send) */
+	void (*ms_abortfn)(lwkt_msg_t);	/* MSGF_ABORTABLE: see abortmsg */
+	_Atomic uint32_t ms_flags;
+	_Atomic uint32_t ms_abortreq;
+	int ms_error;			/* positive errno or 0, set at reply */
+	uint64_t ms_id;			/* trace id, set at each send */
+	union {
+		void *ms_resultp;
+		int ms_result;
+		long ms_lresult;
+		int64_t ms_result64;
+	} u;
+};
+
+/* Message flags: DragonFly's values and meanings.  The high 16 bits are
+ * free for the user. */
+#define MSGF_DONE	0x0001	/* complete: replied, or never sent */
+#define MSGF_REPLY	0x0002	/* replied (left set when dequeued from the
+				 * reply port: request vs reply) */
+#define MSGF_QUEUED	0x0004	/* on a port's queue */
+#define MSGF_SYNC	0x0008	/* lwkt_domsg: the sender waits on the
+				 * message itself; the reply is not queued */
+#define MSGF_INTRANSIT	0x0010	/* travelling in an IPI */
+#define MSGF_DROPABLE	0x0040	/* lwkt_dropmsg allowed */
+#define MSGF_ABORTABLE	0x0080	/* lwkt_abortmsg allowed (ms_abortfn) */
+#define MSGF_USER0	0x00010000
+
+/* Internal: ms_reply_port was NULL at lwkt_initmsg (re-resolved to the
+ * sending thread's port at each send). */
+#define MSGF_RPORT_AUTO	0x8000
+
+/*
+ * A port.  Queue fields (mp_head, mp_tail, mp_flags) are owned by:
+ *   thread port      the owner thread's cpu, inside a critical section;
+ *   spin port        whoever holds mp_u.spin;
+ *   serializer port  whoever holds *mp_u.serialize.
+ * mp_cpuid, mp_td, mp_id and the ops are set at init and read-only after.
+ */
+struct lwkt_serialize;
+struct lwkt_port {
+	struct lwkt_msg *mp_head;
+	struct lwkt_msg *mp_tail;
+	uint32_t mp_flags;
+#define MSGPORTF_WAITING 0x0001	/* someone sleeps until the port changes */
+#define MSGPORTF_THREAD	0x0100	/* flavour bits (read-only) */
+#define MSGPORTF_SPIN	0x0200
+#define MSGPORTF_SERIAL	0x0400
+#define MSGPORTF_FUNC	0x0800
+#define MSGPORTF_OUTSIDE 0x1000
+	int mp_cpuid;			/* thread port: owner's cpu; else -1 */
+	uint64_t mp_id;			/* trace id, unique per process */
+	lwkt_thread_t mp_td;		/* thread port: owner; else NULL */
+	union {
+		/* spin port: 0 free, 1 held.  exchange(acquire) to take,
+		 * store(release) to drop: pairs with the next taker. */
+		_Atomic uint32_t spin;
+		struct lwkt_serialize *serialize;
+		void *data;		/* function port: user argument */
+	} mp_u;
+	lwkt_msg_t (*mp_getport)(lwkt_port_t);
+	int (*mp_putport)(lwkt_port_t, lwkt_msg_t);
+	int (*mp_waitmsg)(lwkt_msg_t, int flags);
+	lwkt_msg_t (*mp_waitport)(lwkt_port_t, int flags);
+	void (*mp_replyport)(lwkt_port_t, lwkt_msg_t);
+	int (*mp_dropmsg)(lwkt_port_t, lwkt_msg_t);
+};
+
+/*
+ * A serializer: a lock whose holder may block (DragonFly lwkt_serialize).
+ * Waiting for it polls IPIs and yields, so a holder on the same cpu or
+ * one waiting for our IPIs always gets to run.
+ */
+struct lwkt_serialize {
+	_Atomic uint32_t ls_lock;	/* 0 free, 1 held: exchange(acquire)
+					 * to take, store(release) to drop */
+	_Atomic(void *) ls_owner;	/* holder's identity, for asserts */
+};
+void lwkt_serialize_init(struct lwkt_serialize *s);
+void lwkt_serialize_enter(struct lwkt_serialize *s);
+bool lwkt_serialize_try(struct lwkt_serialize *s);
+void lwkt_serialize_exit(struct lwkt_serialize *s);
+
+/* ---- ports ---- */
+
+/* The thread's own port (created with the thread; never NULL for a live
+ * LWKT thread).  lwkt_thread_port(NULL): the running thread's (NULL
+ * outside LWKT). */
+lwkt_port_t lwkt_thread_port(lwkt_thread_t td);
+/* A thread port for td (td must live on its cpu; it must not migrate
+ * while the port is used). */
+void lwkt_initport_thread(lwkt_port_t port, lwkt_thread_t td);
+void lwkt_initport_spin(lwkt_port_t port);
+void lwkt_initport_serialize(lwkt_port_t port, struct lwkt_serialize *s);
+/*
+ * Function port (seed 002): beginmsg(port, msg) runs in the sender's
+ * context, with the sender still owning the message.  It returns a result
+ * (0 or a positive errno: handled inline; the message stays with the
+ * sender) or EASYNC (it took the message: it must get replied later, e.g.
+ * after lwkt_forwardmsg to a worker's port).  port->mp_u.data = arg.
+ * getport/waitport/replyport on a function port abort.
+ */
+void lwkt_initport_func(lwkt_port_t port,
+			int (*beginmsg)(lwkt_port_t, lwkt_msg_t), void *arg);
+
+/* ---- messages ---- */
+
+/* Prepares msg: reply port rport (NULL: the thread that sends it), flags
+ * (MSGF_DROPABLE, MSGF_ABORTABLE, user bits).  Sets MSGF_DONE (unsent). */
+void lwkt_initmsg(lwkt_msg_t msg, lwkt_port_t rport, uint32_t flags);
+/* Sets the abort callback and MSGF_ABORTABLE. */
+void lwkt_initmsg_abortable(lwkt_msg_t msg, lwkt_port_t rport,
+			    uint32_t flags, void (*abortfn)(lwkt_msg_t));
+
+/* The current flags (relaxed read; exact for the message's owner). */
+static inline uint32_t
+lwkt_msg_flags(lwkt_msg_t msg)
+{
+	return atomic_load_explicit(&msg->ms_flags, memory_order_relaxed);
+}
+
+/*
+ * Synchronous: sends msg and returns its error once it is replied; may
+ * block (spin-polls IPIs first while the cpu has nothing else to run,
+ * for up to the idle spin budget, then sleeps).  Never returns EASYNC.
+ * The reply is not queued on the reply port (MSGF_SYNC).  flags: 0.
+ */
+int lwkt_domsg(lwkt_port_t port, lwkt_msg_t msg, int flags);
+/*
+ * Asynchronous: always, from the caller's view.  The reply arrives on the
+ * reply port (lwkt_getport/lwkt_waitport/lwkt_waitmsg), also when the
+ * target handled the message inline.
+ */
+void lwkt_sendmsg(lwkt_port_t port, lwkt_msg_t msg);
+/* The target side: passes an in-flight message it owns on to port (the
+ * reply still goes to the original reply port).  0 or the inline result
+ * (already replied then). */
+int lwkt_forwardmsg(lwkt_port_t port, lwkt_msg_t msg);
+/* Replies msg with error.  Exactly once per send (else abort). */
+void lwkt_replymsg(lwkt_msg_t msg, int error);
+/* Waits until msg is replied (removing it from the reply port's queue if
+ * it was queued there) and returns ms_error.  Caller: the reply port's
+ * owner (thread port) or any LWKT thread (spin/serializer port). */
+int lwkt_waitmsg(lwkt_msg_t msg, int flags);
+/* Next message on port, or NULL (non-blocking). */
+lwkt_msg_t lwkt_getport(lwkt_port_t port);
+/* Next message on port; blocks until one arrives. */
+lwkt_msg_t lwkt_waitport(lwkt_port_t port, int flags);
+/*
+ * Asks the target to abort msg (MSGF_ABORTABLE, in flight).  The first
+ * request per send wins (later ones return EALREADY): if msg is still
+ * queued on the port it was sent to, it is removed and replied with
+ * ECONNABORTED; if a handler already has it, ms_abortfn(msg) runs once on
+ * the target side (thread port: on the port's cpu, between the handler's
+ * steps) and the handler replies when it chooses.  Either way msg is
+ * replied exactly once.  Returns 0, EALREADY, or EINVAL (not abortable,
+ * not in flight).  Forwarded messages: abort reaches the first port only.
+ */
+int lwkt_abortmsg(lwkt_msg_t msg);
+/* The port owner removes a queued, unreplied MSGF_DROPABLE message from
+ * its port without replying it (MSGF_DONE is set).  0 or ENOENT. */
+int lwkt_dropmsg(lwkt_msg_t msg);
+/* True once an abort was requested for the current send of msg. */
+static inline bool
+lwkt_msg_abort_requested(lwkt_msg_t msg)
+{
+	return atomic_load_explicit(&msg->ms_abortreq, memory_order_relaxed);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LWKT_MSGPORT_H */
