@@ -42,7 +42,7 @@ const struct viz_evdesc viz_evdesc[VIZ_EV__COUNT] = {
 };
 
 const char *const viz_span_kind_name[VIZ_SPAN__COUNT] = {
-	"thread", "idle", "sleep", "crit", "ipi",
+	"thread", "idle", "sleep", "crit", "ipi", "unknown",
 };
 
 const char *const viz_lat_name[VIZ_LAT__COUNT] = {
@@ -207,6 +207,7 @@ struct viz_lane {
 	uint64_t cur_tid;
 	int sp;			/* open frames: st[0] state, st[1..] nested */
 	struct viz_frame st[VIZ_MAX_DEPTH];
+	uint64_t tlast;		/* latest event time on this lane */
 };
 
 static int
@@ -258,8 +259,7 @@ lane_close_to(struct viz_model *m, int lane, struct viz_lane *l, int d,
 		struct viz_frame *f = &l->st[--l->sp];
 		struct viz_span s = { lane, l->sp, f->kind, f->t0, t, f->label,
 			l->sp > d ? inner_flags : self_flags };
-		/* The placeholder state of lane_push() is not drawn. */
-		if (f->kind != VIZ_SPAN__COUNT && m->ops->span(m->out, &s))
+		if (m->ops->span(m->out, &s))
 			return -1;
 	}
 	return 0;
@@ -283,14 +283,22 @@ lane_state(struct viz_model *m, int lane, struct viz_lane *l,
 }
 
 static int
-lane_push(struct viz_model *m, struct viz_lane *l, enum viz_span_kind k,
-	  uint64_t t, uint64_t label)
+lane_push(struct viz_model *m, int lane, struct viz_lane *l,
+	  enum viz_span_kind k, uint64_t t, uint64_t label)
 {
-	if (l->sp == 0) {
-		/* Sections before the first state event: an unknown state
-		 * below keeps depths stable (drawn as nothing). */
-		lane_open(l, VIZ_SPAN__COUNT, t, 0);
+	/* crit_enter is traced at the outermost level only and IPI
+	 * callbacks do not nest: one of the same kind still open lost its
+	 * end (lost events, or a trace that starts inside it). */
+	for (int d = l->sp - 1; d >= 1; d--) {
+		if (l->st[d].kind == k) {
+			m->c.unmatched++;
+			if (lane_close_to(m, lane, l, d, t, VIZ_SPAN_CUT, VIZ_SPAN_CUT))
+				return -1;
+			break;
+		}
 	}
+	if (l->sp == 0)
+		lane_open(l, VIZ_SPAN_UNKNOWN, t, 0);	/* keeps depths stable */
 	if (l->sp >= VIZ_MAX_DEPTH) {
 		m->c.depth_overflow++;
 		return 0;
@@ -425,6 +433,58 @@ viz_model_thread_name(const struct viz_model *m, uint64_t tid, size_t *len)
 
 /* ---- events */
 
+/* The a[] index of the running thread's tid, -1 if the event has none. */
+static const signed char tid_field[VIZ_EV__COUNT] = {
+	[VIZ_EV_GENERIC] = -1, [VIZ_EV_IPI_SEND] = -1, [VIZ_EV_IPI_RECV] = -1,
+	[VIZ_EV_IPI_DONE] = -1, [VIZ_EV_IPI_RING_FULL] = -1,
+	[VIZ_EV_IPI_WAKE] = -1, [VIZ_EV_IDLE_ENTER] = -1,
+	[VIZ_EV_IDLE_SLEEP] = -1, [VIZ_EV_IDLE_EXIT] = -1,
+	[VIZ_EV_THREAD_CREATE] = -1, [VIZ_EV_THREAD_SWITCH] = -1,
+	[VIZ_EV_THREAD_EXIT] = 1, [VIZ_EV_CRIT_ENTER] = 1,
+	[VIZ_EV_CRIT_EXIT] = 1, [VIZ_EV_MSG_SEND] = 4,
+	[VIZ_EV_MSG_DISPATCH] = 3, [VIZ_EV_MSG_REPLY] = 4,
+	[VIZ_EV_MSG_WAIT_BEGIN] = 2, [VIZ_EV_MSG_WAIT_END] = 2,
+	[VIZ_EV_TOKEN_REQUEST] = 2, [VIZ_EV_TOKEN_TRANSFER] = -1,
+	[VIZ_EV_TOKEN_ACQUIRE] = 2, [VIZ_EV_TOKEN_RELEASE] = 2,
+};
+
+/*
+ * No running state known (the trace starts mid-run, or lost events cut
+ * it): an event that names the running thread starts its span; any other
+ * starts an "unknown" one, so every step and flow has an enclosing span.
+ * Below a nested section already open, the unknown span turns into the
+ * thread's (keeping the nesting proper).
+ */
+static int
+lane_infer(struct viz_model *m, int lane, struct viz_lane *l,
+	   const struct viz_ev *ev, uint64_t t)
+{
+	int tf = tid_field[ev->k];
+
+	switch (ev->k) {
+	case VIZ_EV_THREAD_SWITCH: case VIZ_EV_IDLE_ENTER:
+	case VIZ_EV_IDLE_SLEEP: case VIZ_EV_IDLE_EXIT:
+		return 0;	/* they set the state themselves */
+	default:
+		break;
+	}
+	if (tf < 0) {
+		if (l->sp == 0)
+			lane_open(l, VIZ_SPAN_UNKNOWN, t, 0);
+		return 0;
+	}
+	if (l->sp > 0 && l->st[0].kind != VIZ_SPAN_UNKNOWN)
+		return 0;
+	l->have_tid = true;
+	l->cur_tid = ev->a[tf];
+	if (l->sp > 1) {
+		l->st[0].kind = VIZ_SPAN_THREAD;
+		l->st[0].label = ev->a[tf];
+		return 0;
+	}
+	return lane_state(m, lane, l, VIZ_SPAN_THREAD, t, ev->a[tf]);
+}
+
 static int
 on_msg(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
 {
@@ -509,7 +569,7 @@ on_ipi(struct viz_model *m, struct viz_lane *l, const struct viz_ev *ev,
 			.reply_lane = -1 };
 		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
 	case VIZ_EV_IPI_RECV:
-		if (lane_push(m, l, VIZ_SPAN_IPI, t, a[0]))
+		if (lane_push(m, lane, l, VIZ_SPAN_IPI, t, a[0]))
 			return -1;
 		s = map_find(m->open, a[2], ipi_key(a));
 		if (!s) {
@@ -563,6 +623,7 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		       m->pu_lane[ev->pu] : ev->pu;
 		if ((rc = lane_get(m, lane, &l)))
 			return rc == EINVAL ? 0 : rc;
+		l->tlast = t;
 		return m->ops->instant(m->out, ev, lane, t);
 	}
 
@@ -574,10 +635,14 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 	}
 	if ((rc = lane_get(m, lane, &l)))
 		return rc;
+	l->tlast = t;
 	if (ev->pu >= 0 && ev->pu < VIZ_MAX_LANES) {
 		l->pu = ev->pu;
 		m->pu_lane[ev->pu] = lane;
 	}
+
+	if (lane_infer(m, lane, l, ev, t))
+		return -1;
 
 	switch (ev->k) {
 	case VIZ_EV_THREAD_SWITCH:
@@ -604,7 +669,7 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		}
 		return 0;
 	case VIZ_EV_CRIT_ENTER:
-		return lane_push(m, l, VIZ_SPAN_CRIT, t, ev->a[1]);
+		return lane_push(m, lane, l, VIZ_SPAN_CRIT, t, ev->a[1]);
 	case VIZ_EV_CRIT_EXIT:
 		return lane_pop(m, lane, l, VIZ_SPAN_CRIT, t);
 	case VIZ_EV_THREAD_CREATE: {
@@ -659,16 +724,20 @@ viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 		m->have_base = true;
 		m->base = have_time ? t0 : 0;
 	}
-	t0 = have_time && t0 >= m->base ? t0 - m->base : m->last;
-	t1 = have_time && t1 >= m->base ? t1 - m->base : m->last;
-	/* Keep the outputs' per-lane order: nothing before m->last is
-	 * reported after later items. */
-	if (t1 < m->last)
-		t1 = m->last;
-	if (t0 > t1)
-		t0 = t1;
-	/* What was open is unknown from here: close it, cut, at the gap. */
-	if (lane_close_to(m, lane, l, 0, m->last, VIZ_SPAN_CUT, VIZ_SPAN_CUT))
+	t0 = have_time && t0 >= m->base ? t0 - m->base : l->tlast;
+	t1 = have_time && t1 >= m->base ? t1 - m->base : l->tlast;
+	if (t1 < t0)
+		t1 = t0;
+	/*
+	 * babeltrace2 bounds the loss by [end of the previous packet, end of
+	 * the packet that counted it]: events of that packet inside the
+	 * range are still in the trace.  So the gap is an overlay on the
+	 * lane (its own Chrome track), and what was open on the lane is
+	 * unknown from its start: close it, cut, there (not before what
+	 * the lane already reported).
+	 */
+	if (lane_close_to(m, lane, l, 0, t0 > l->tlast ? t0 : l->tlast,
+			  VIZ_SPAN_CUT, VIZ_SPAN_CUT))
 		return -1;
 	l->have_tid = false;
 	return m->ops->gap(m->out, lane, t0, t1, count, packets);
@@ -678,13 +747,19 @@ int
 viz_model_finish(struct viz_model *m)
 {
 	/* Messages and IPIs still in flight: report, ending their flows at
-	 * the end of the trace on the lane of their last step, while the
-	 * enclosing spans are still open. */
+	 * the end of the trace on the lane of their last step, inside the
+	 * spans still open there (or a zero-length "unknown" span if a gap
+	 * left nothing open: a flow step needs an enclosing slice). */
 	for (size_t i = 0; i < m->open->cap; i++) {
 		struct viz_slot *s = &m->open->s[i];
 		if (s->k2 == 0)
 			continue;
 		int lane = s->msg.has_disp ? s->msg.disp_lane : s->msg.src;
+		struct viz_lane *l;
+		if (lane_get(m, lane, &l))
+			continue;	/* a lane of a bad id: nothing drawn */
+		if (l->sp == 0)
+			lane_open(l, VIZ_SPAN_UNKNOWN, m->last, 0);
 		if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, m->last) ||
 		    m->ops->msg_done(m->out, &s->msg))
 			return -1;
@@ -692,7 +767,8 @@ viz_model_finish(struct viz_model *m)
 	}
 	for (int i = 0; i < m->nlanes; i++) {
 		struct viz_lane *l = &m->lanes[i];
-		if (l->used && lane_close_to(m, i, l, 0, m->last, VIZ_SPAN_CUT, VIZ_SPAN_CUT))
+		if (l->used && lane_close_to(m, i, l, 0, m->last, VIZ_SPAN_CUT,
+					     VIZ_SPAN_CUT))
 			return -1;
 	}
 	return 0;

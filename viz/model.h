@@ -18,7 +18,10 @@
  *
  * Ordering contract with the outputs: per lane, ops are called in
  * non-decreasing order of their "end" time (t1 of a span, ts of anything
- * else): spans are reported when they close, inner ones first.
+ * else): spans are reported when they close, inner ones first.  Gaps
+ * (lost events) are the exception: babeltrace2 bounds a loss by packet
+ * ends, so a gap may overlap later events of its lane; gaps of one lane
+ * come in order and do not overlap each other.
  */
 #ifndef VIZ_MODEL_H
 #define VIZ_MODEL_H
@@ -79,6 +82,8 @@ enum viz_span_kind {
 	VIZ_SPAN_SLEEP,		/* idle, asleep on its futex */
 	VIZ_SPAN_CRIT,		/* label: tid in the critical section */
 	VIZ_SPAN_IPI,		/* label: sending cpu */
+	VIZ_SPAN_UNKNOWN,	/* running, thread unknown (after a gap, or
+				 * before the first switch) */
 	VIZ_SPAN__COUNT
 };
 extern const char *const viz_span_kind_name[VIZ_SPAN__COUNT];

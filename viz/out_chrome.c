@@ -10,8 +10,11 @@
  * reply) and an IPI a flow s -> f (send, receive), every step bound to
  * its enclosing slice ("bp":"e").  Flow ids are unique per file (a
  * counter; the trace's msg_id is in the args).  Other events are thread
- * instants with their payload as args; lost events are "X" slices named
- * "LOST ..." in category "lost".
+ * instants with their payload as args.  Lost events are "X" slices named
+ * "LOST ..." (category "lost") on a track of their own under each cpu
+ * (tid VIZ_GAP_TID + lane, "CPU n lost events"): babeltrace2 only bounds
+ * a loss by packet ends, so the range overlaps events still in the trace
+ * and cannot nest in the cpu's own track.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -159,16 +162,28 @@ ch_instant(void *o, const struct viz_ev *ev, int lane, uint64_t ts)
 	return 0;
 }
 
+#define VIZ_GAP_TID 100000
+
 static int
 ch_gap(void *o, int lane, uint64_t t0, uint64_t t1, uint64_t count,
        bool packets)
 {
 	struct viz_comp *c = o;
 
+	if (!c->gap_track[lane]) {
+		c->gap_track[lane] = true;
+		rec_start(c);
+		fprintf(c->f, "{\"ph\":\"M\",\"pid\":1,\"tid\":%d,\"name\":\"thread_name\","
+			"\"args\":{\"name\":\"CPU %d lost events\"}}", VIZ_GAP_TID + lane, lane);
+		rec_start(c);
+		fprintf(c->f, "{\"ph\":\"M\",\"pid\":1,\"tid\":%d,\"name\":"
+			"\"thread_sort_index\",\"args\":{\"sort_index\":%d}}",
+			VIZ_GAP_TID + lane, lane);
+	}
 	rec_start(c);
 	fprintf(c->f, "{\"ph\":\"X\",\"cat\":\"lost\",\"name\":\"LOST %" PRIu64
 		" %s\"", count, packets ? "packets" : "events");
-	where(c, lane, t0);
+	where(c, VIZ_GAP_TID + lane, t0);
 	fputs_unlocked(",\"dur\":", c->f);
 	viz_json_us(c->f, t1 - t0);
 	fprintf(c->f, ",\"args\":{\"count\":%" PRIu64 ",\"packets\":%s}}", count,

@@ -68,8 +68,7 @@ comp_destroy(struct viz_comp *c)
 /* ---- parameters */
 
 struct param_ctx {
-	struct viz_comp *c;
-	bool bad;
+	const char *bad;	/* the first unknown key */
 };
 
 static bt_value_map_foreach_entry_const_func_status
@@ -78,18 +77,15 @@ check_key(const char *key, const bt_value *val, void *data)
 	struct param_ctx *p = data;
 
 	(void)val;
-	if (strcmp(key, "path") != 0) {
-		CAUSE(p->c, "unknown parameter `%s` (%s accepts only `path`, "
-		      "a string)", key, p->c->o->what);
-		p->bad = true;
-	}
+	if (strcmp(key, "path") != 0 && !p->bad)
+		p->bad = key;	/* the cause is appended after the walk */
 	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
 }
 
 static int
 parse_params(struct viz_comp *c, const bt_value *params)
 {
-	struct param_ctx p = { c, false };
+	struct param_ctx p = { NULL };
 	const bt_value *path;
 
 	if (!params || !bt_value_is_map(params)) {
@@ -97,8 +93,11 @@ parse_params(struct viz_comp *c, const bt_value *params)
 		return -1;
 	}
 	bt_value_map_foreach_entry_const(params, check_key, &p);
-	if (p.bad)
+	if (p.bad) {
+		CAUSE(c, "unknown parameter `%s` (%s accepts only `path`, a "
+		      "string)", p.bad, c->o->what);
 		return -1;
+	}
 	path = bt_value_map_borrow_entry_value_const(params, "path");
 	if (!path) {
 		CAUSE(c, "missing parameter `path` (the output file), e.g. "

@@ -80,6 +80,7 @@ struct viz_comp {
 	/* Output state. */
 	bool first_rec;			/* no comma before the next record */
 	uint64_t recs;
+	bool gap_track[VIZ_MAX_LANES];	/* chrome: lost-events track named */
 };
 
 /* Writes the escaped name table as a JSON array (HTML summary). */
