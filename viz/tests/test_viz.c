@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_viz.c - unit tests of the viz (every build, sanitizers included):
+ * the JSON escaping, the streaming model's spans / flows / latencies /
+ * gaps, and the plugin .so of this build loaded through libbabeltrace2
+ * (its parameter errors).  The end-to-end checks on recorded traces are
+ * in viz/tests/viz-check (make check, extra).
+ */
+#include <babeltrace2/babeltrace.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "ltest.h"
+#include "model.h"
+
+/* ---- escaping */
+
+static char *
+esc(const char *s, size_t n)
+{
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	viz_json_strn(f, s, n);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(t_escape_markup)
+{
+	const char *in = "</script><b onclick=\"x\">&amp;";
+	char *o = esc(in, strlen(in));
+
+	ck_assert_ptr_null(strchr(o, '<'));
+	ck_assert_ptr_null(strchr(o, '>'));
+	ck_assert_ptr_null(strchr(o, '&'));
+	ck_assert_str_eq(o, "\"\\u003c/script\\u003e\\u003cb onclick=\\\"x\\\"\\u003e"
+			 "\\u0026amp;\"");
+	free(o);
+}
+END_TEST
+
+START_TEST(t_escape_control_utf8)
+{
+	/* tab, newline, NUL, bad UTF-8 byte, é, U+2028 */
+	const char in[] = "a\tb\nc\0d\xff" "e\xc3\xa9\xe2\x80\xa8";
+	char *o = esc(in, sizeof(in) - 1);
+
+	ck_assert_str_eq(o, "\"a\\tb\\nc\\u0000d\\ufffde\xc3\xa9\\u2028\"");
+	free(o);
+
+	char buf[8];
+	size_t need = viz_json_escape_buf(buf, sizeof(buf), "<<<<", 4);
+	ck_assert_uint_eq(need, 24);
+	ck_assert_uint_eq(strlen(buf), 7);	/* truncated, terminated */
+}
+END_TEST
+
+START_TEST(t_us_format)
+{
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	viz_json_us(f, 1234567);
+	fputc(' ', f);
+	viz_json_us(f, 5);
+	fputc(' ', f);
+	viz_json_i64(f, -42);
+	fclose(f);
+	ck_assert_str_eq(buf, "1234.567 0.005 -42");
+	free(buf);
+}
+END_TEST
+
+/* ---- the model, with an output that records what it is told */
+
+struct rec {
+	struct viz_span span[64];
+	int nspan;
+	int flows[3];
+	struct viz_msg done[16];
+	int ndone;
+	int instants, gaps, lanes;
+	uint64_t gap_count;
+	uint64_t last_end[8];	/* per lane: the ordering contract */
+	int order_bad;
+};
+
+static void
+order(struct rec *r, int lane, uint64_t t)
+{
+	if (t < r->last_end[lane])
+		r->order_bad++;
+	r->last_end[lane] = t;
+}
+
+static int
+r_lane(void *o, int lane)
+{
+	(void)lane;
+	((struct rec *)o)->lanes++;
+	return 0;
+}
+
+static int
+r_span(void *o, const struct viz_span *s)
+{
+	struct rec *r = o;
+
+	ck_assert_int_lt(r->nspan, 64);
+	ck_assert_uint_le(s->t0, s->t1);
+	order(r, s->lane, s->t1);
+	r->span[r->nspan++] = *s;
+	return 0;
+}
+
+static int
+r_flow(void *o, enum viz_flow_step st, const struct viz_msg *m, int lane,
+       uint64_t ts)
+{
+	struct rec *r = o;
+
+	(void)m;
+	order(r, lane, ts);
+	r->flows[st]++;
+	return 0;
+}
+
+static int
+r_done(void *o, const struct viz_msg *m)
+{
+	struct rec *r = o;
+
+	r->done[r->ndone++] = *m;
+	return 0;
+}
+
+static int
+r_instant(void *o, const struct viz_ev *ev, int lane, uint64_t ts)
+{
+	struct rec *r = o;
+
+	(void)ev;
+	order(r, lane, ts);
+	r->instants++;
+	return 0;
+}
+
+static int
+r_gap(void *o, int lane, uint64_t t0, uint64_t t1, uint64_t n, bool pk)
+{
+	struct rec *r = o;
+
+	(void)lane; (void)pk;
+	ck_assert_uint_le(t0, t1);
+	r->gaps++;
+	r->gap_count += n;
+	return 0;
+}
+
+static int
+r_name(void *o, uint64_t tid, const char *n, size_t len)
+{
+	(void)o; (void)tid; (void)n; (void)len;
+	return 0;
+}
+
+static const struct viz_out_ops rops = {
+	r_lane, r_span, r_flow, r_done, r_instant, r_gap, r_name,
+};
+
+static void
+ev(struct viz_model *m, enum viz_evk k, uint64_t ts, int pu, uint64_t a0,
+   uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	struct viz_ev e = { .k = k, .ts = 1000000 + ts, .pu = pu,
+		.a = { a0, a1, a2, a3, a4, a5 }, .name = "x" };
+
+	if (k == VIZ_EV_THREAD_CREATE) {
+		e.str = "<srv>";
+		e.str_len = 5;
+	}
+	ck_assert_int_eq(viz_model_event(m, &e), 0);
+}
+
+static const struct viz_span *
+find_span(const struct rec *r, int lane, enum viz_span_kind k, int nth)
+{
+	for (int i = 0; i < r->nspan; i++)
+		if (r->span[i].lane == lane && r->span[i].kind == k && nth-- == 0)
+			return &r->span[i];
+	return NULL;
+}
+
+START_TEST(t_model_roundtrip)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+	const struct viz_span *s;
+	size_t len;
+
+	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
+	ev(&m, VIZ_EV_THREAD_CREATE, 0, 1, 1, 7, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_THREAD_SWITCH, 10, 0, 0, 0, 5, 0, 0, 0);
+	ev(&m, VIZ_EV_IDLE_ENTER, 10, 1, 1, 0, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_IDLE_SLEEP, 15, 1, 1, 0, 0, 0, 0, 0);
+	/* msg 42: send on cpu 0 (tid 5), IPI 0->1, wake, dispatch, reply. */
+	ev(&m, VIZ_EV_MSG_SEND, 20, 0, 42, 3, 0, 1, 5, 0);
+	ev(&m, VIZ_EV_IPI_SEND, 21, 0, 0, 1, 9, 0xabc, 0, 0);
+	ev(&m, VIZ_EV_IDLE_EXIT, 30, 1, 1, 0, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_THREAD_SWITCH, 31, 1, 1, 0, 7, 0, 0, 0);
+	ev(&m, VIZ_EV_IPI_RECV, 32, 1, 0, 1, 9, 0xabc, 0, 0);
+	ev(&m, VIZ_EV_CRIT_ENTER, 33, 1, 1, 7, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_MSG_DISPATCH, 34, 1, 42, 3, 1, 7, 0, 0);
+	ev(&m, VIZ_EV_CRIT_EXIT, 36, 1, 1, 7, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_IPI_DONE, 37, 1, 0, 1, 9, 0, 0, 0);
+	ev(&m, VIZ_EV_MSG_REPLY, 40, 1, 42, 1, 1, 0, 7, 0);
+	ev(&m, VIZ_EV_TOKEN_ACQUIRE, 41, 1, 0x1000, 1, 7, 0, 0, 0);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+
+	ck_assert_int_eq(r.lanes, 2);
+	ck_assert_int_eq(r.order_bad, 0);
+	ck_assert_str_eq(viz_model_thread_name(&m, 7, &len), "<srv>");
+	/* cpu 1: idle 10..15, sleep 15..30, thread 7 from 31 (cut at end);
+	 * IPI 32..37 with the critical section 33..36 inside it. */
+	s = find_span(&r, 1, VIZ_SPAN_IDLE, 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->t0, 10);
+	ck_assert_uint_eq(s->t1, 15);
+	s = find_span(&r, 1, VIZ_SPAN_SLEEP, 0);
+	ck_assert_uint_eq(s->t1, 30);
+	s = find_span(&r, 1, VIZ_SPAN_IPI, 0);
+	ck_assert_uint_eq(s->t0, 32);
+	ck_assert_uint_eq(s->t1, 37);
+	ck_assert_int_eq(s->depth, 1);
+	ck_assert_uint_eq(s->label, 0);
+	s = find_span(&r, 1, VIZ_SPAN_CRIT, 0);
+	ck_assert_uint_eq(s->t0, 33);
+	ck_assert_uint_eq(s->t1, 36);
+	ck_assert_int_eq(s->depth, 2);
+	s = find_span(&r, 1, VIZ_SPAN_THREAD, 0);
+	ck_assert_uint_eq(s->label, 7);
+	ck_assert_uint_eq(s->flags & VIZ_SPAN_CUT, VIZ_SPAN_CUT);
+	/* Flows: msg s,t,f and IPI s,f. */
+	ck_assert_int_eq(r.flows[VIZ_FLOW_START], 2);
+	ck_assert_int_eq(r.flows[VIZ_FLOW_STEP], 1);
+	ck_assert_int_eq(r.flows[VIZ_FLOW_END], 2);
+	ck_assert_int_eq(r.ndone, 2);
+	ck_assert(r.done[0].ipi);
+	ck_assert_uint_eq(r.done[0].t_disp - r.done[0].t_send, 11);
+	ck_assert(!r.done[1].ipi);
+	ck_assert_uint_eq(r.done[1].id, 42);
+	ck_assert_int_eq(r.done[1].disp_lane, 1);
+	ck_assert_uint_eq(r.done[1].t_reply - r.done[1].t_send, 20);
+	ck_assert_int_eq(r.instants, 3);	/* create, sleep, token */
+	/* Latencies: one sample each of dispatch (14), reply (20), IPI (11). */
+	ck_assert_uint_eq(m.nlat, 3);
+	for (size_t i = 0; i < m.nlat; i++) {
+		struct viz_lat_stats st;
+		viz_lat_stats(&m.lat[i], &st);
+		uint64_t want = m.lat[i].metric == VIZ_LAT_SEND_DISPATCH ? 14 :
+				m.lat[i].metric == VIZ_LAT_SEND_REPLY ? 20 : 11;
+		ck_assert_uint_eq(st.p50, want);
+		ck_assert_uint_eq(st.max, want);
+	}
+	viz_model_fini(&m);
+}
+END_TEST
+
+START_TEST(t_model_gap_and_unmatched)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+
+	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
+	ev(&m, VIZ_EV_THREAD_SWITCH, 0, 0, 0, 0, 3, 0, 0, 0);
+	ev(&m, VIZ_EV_CRIT_ENTER, 5, 0, 0, 3, 0, 0, 0, 0);
+	/* The crit_exit is lost: the gap cuts what is open. */
+	ck_assert_int_eq(viz_model_lost(&m, 0, true, 1000000 + 6, 1000000 + 50,
+					17, false), 0);
+	ck_assert_int_eq(r.gaps, 1);
+	ck_assert_uint_eq(r.gap_count, 17);
+	ck_assert_uint_eq(m.c.lost_events, 17);
+	ck_assert_int_eq(r.nspan, 2);
+	ck_assert_uint_eq(r.span[0].kind, VIZ_SPAN_CRIT);
+	ck_assert_uint_eq(r.span[0].t1, 6);
+	ck_assert_uint_eq(r.span[0].flags, VIZ_SPAN_CUT);
+	/* After the gap: a send without its thread known opens the thread
+	 * named by the event; a dispatch of an unknown message is counted. */
+	ev(&m, VIZ_EV_MSG_SEND, 60, 0, 1, 1, 0, 1, 3, 0);
+	ev(&m, VIZ_EV_MSG_DISPATCH, 61, 1, 99, 1, 1, 4, 0, 0);
+	ck_assert_uint_eq(m.c.unmatched, 1);
+	/* Two crit_enter in a row: the first lost its exit. */
+	ev(&m, VIZ_EV_CRIT_ENTER, 62, 1, 1, 4, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_CRIT_ENTER, 64, 1, 1, 4, 0, 0, 0, 0);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_ptr_nonnull(find_span(&r, 0, VIZ_SPAN_THREAD, 1));
+	ck_assert_uint_eq(find_span(&r, 0, VIZ_SPAN_THREAD, 1)->t0, 60);
+	ck_assert_ptr_nonnull(find_span(&r, 1, VIZ_SPAN_CRIT, 1));
+	ck_assert_int_eq(r.flows[VIZ_FLOW_START], 1);
+	ck_assert_int_eq(r.flows[VIZ_FLOW_END], 1);	/* closed at the end */
+	ck_assert_uint_eq(m.c.msgs_open, 1);
+	ck_assert_int_eq(r.order_bad, 0);
+	viz_model_fini(&m);
+}
+END_TEST
+
+START_TEST(t_percentiles)
+{
+	uint64_t v[100];
+	struct viz_lat l = { VIZ_LAT_SEND_REPLY, 0, 1, 100, 100, v };
+	struct viz_lat_stats st;
+
+	for (int i = 0; i < 100; i++)
+		v[i] = (uint64_t)(100 - i) * 10;	/* 1000 .. 10, unsorted */
+	viz_lat_stats(&l, &st);
+	ck_assert_uint_eq(st.min, 10);
+	ck_assert_uint_eq(st.p50, 500);
+	ck_assert_uint_eq(st.p90, 900);
+	ck_assert_uint_eq(st.p99, 990);
+	ck_assert_uint_eq(st.max, 1000);
+}
+END_TEST
+
+START_TEST(t_evk_names)
+{
+	ck_assert_int_eq(viz_evk_from_name("msg_reply"), VIZ_EV_MSG_REPLY);
+	ck_assert_int_eq(viz_evk_from_name("token_release"), VIZ_EV_TOKEN_RELEASE);
+	ck_assert_int_eq(viz_evk_from_name("mutexq_lock"), VIZ_EV_GENERIC);
+	ck_assert_int_eq(viz_evk_from_name(""), VIZ_EV_GENERIC);
+}
+END_TEST
+
+/* ---- the plugin through libbabeltrace2 */
+
+static const bt_component_class_sink *
+sink_class(const bt_plugin_set **set, const char *name)
+{
+	ck_assert_int_eq(bt_plugin_find_all_from_file(VIZ_PLUGIN_PATH, BT_FALSE, set),
+			 BT_PLUGIN_FIND_ALL_FROM_FILE_STATUS_OK);
+	ck_assert_uint_eq(bt_plugin_set_get_plugin_count(*set), 1);
+	const bt_plugin *p = bt_plugin_set_borrow_plugin_by_index_const(*set, 0);
+	ck_assert_str_eq(bt_plugin_get_name(p), "lwkt");
+	const bt_component_class_sink *cc =
+		bt_plugin_borrow_sink_component_class_by_name_const(p, name);
+	ck_assert_ptr_nonnull(cc);
+	return cc;
+}
+
+/* Adds the sink with params; returns the status and the error text. */
+static bt_graph_add_component_status
+add_sink(const char *cls, bt_value *params, char *why, size_t whylen)
+{
+	const bt_plugin_set *set;
+	const bt_component_class_sink *cc = sink_class(&set, cls);
+	bt_graph *g = bt_graph_create(0);
+	const bt_component_sink *comp = NULL;
+	bt_graph_add_component_status st = bt_graph_add_sink_component(
+		g, cc, "viz", params, BT_LOGGING_LEVEL_NONE, &comp);
+
+	why[0] = '\0';
+	const bt_error *err = bt_current_thread_take_error();
+	if (err) {
+		for (uint64_t i = 0; i < bt_error_get_cause_count(err); i++) {
+			const char *m = bt_error_cause_get_message(
+				bt_error_borrow_cause_by_index(err, i));
+			strncat(why, m, whylen - strlen(why) - 1);
+		}
+		bt_error_release(err);
+	}
+	bt_graph_put_ref(g);
+	bt_plugin_set_put_ref(set);
+	return st;
+}
+
+START_TEST(t_plugin_params)
+{
+	char why[2048];
+	bt_value *p = bt_value_map_create();
+
+	ck_assert_int_ne(add_sink("timeline", p, why, sizeof(why)),
+			 BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	ck_assert_ptr_nonnull(strstr(why, "missing parameter `path`"));
+
+	ck_assert_int_eq(bt_value_map_insert_string_entry(p, "path", "/tmp/x.json"), 0);
+	ck_assert_int_eq(bt_value_map_insert_bool_entry(p, "colour", BT_TRUE), 0);
+	ck_assert_int_ne(add_sink("chrome", p, why, sizeof(why)),
+			 BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	ck_assert_ptr_nonnull(strstr(why, "unknown parameter `colour`"));
+	bt_value_put_ref(p);
+
+	p = bt_value_map_create();
+	ck_assert_int_eq(bt_value_map_insert_signed_integer_entry(p, "path", 3), 0);
+	ck_assert_int_ne(add_sink("timeline", p, why, sizeof(why)),
+			 BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	ck_assert_ptr_nonnull(strstr(why, "must be a string"));
+	bt_value_put_ref(p);
+
+	/* Good parameters: the component is made (nothing written yet). */
+	p = bt_value_map_create();
+	ck_assert_int_eq(bt_value_map_insert_string_entry(p, "path",
+		"/nonexistent-dir/out.html"), 0);
+	ck_assert_int_eq(add_sink("timeline", p, why, sizeof(why)),
+			 BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	bt_value_put_ref(p);
+}
+END_TEST
+
+static void
+add(Suite *s)
+{
+	TCase *tc = ltest_tcase(s, "escape", 10);
+	tcase_add_test(tc, t_escape_markup);
+	tcase_add_test(tc, t_escape_control_utf8);
+	tcase_add_test(tc, t_us_format);
+	tc = ltest_tcase(s, "model", 10);
+	tcase_add_test(tc, t_model_roundtrip);
+	tcase_add_test(tc, t_model_gap_and_unmatched);
+	tcase_add_test(tc, t_percentiles);
+	tcase_add_test(tc, t_evk_names);
+	tc = ltest_tcase(s, "plugin", 20);
+	tcase_add_test(tc, t_plugin_params);
+}
+
+LTEST_MAIN("viz", add)
