@@ -227,18 +227,18 @@ block_self(struct lwkt_cpu *gd)
 static lwkt_msg_t
 panic_getport(lwkt_port_t p)
 {
-	lwkt_panic("getport on port %llu (flags %#x): this port flavour has "
+	lwkt_panic("getport on port %llu (kind %#x): this port flavour has "
 		   "no queue to read", (unsigned long long)p->mp_id,
-		   p->mp_flags);
+		   p->mp_kind);
 }
 
 static lwkt_msg_t
 panic_waitport(lwkt_port_t p, int flags)
 {
 	(void)flags;
-	lwkt_panic("waitport on port %llu (flags %#x): this port flavour has "
+	lwkt_panic("waitport on port %llu (kind %#x): this port flavour has "
 		   "no queue to wait on", (unsigned long long)p->mp_id,
-		   p->mp_flags);
+		   p->mp_kind);
 }
 
 static int
@@ -254,18 +254,18 @@ panic_waitmsg(lwkt_msg_t m, int flags)
 static void
 panic_replyport(lwkt_port_t p, lwkt_msg_t m)
 {
-	lwkt_panic("reply of message %p (id %#llx) to port %llu (flags %#x): "
+	lwkt_panic("reply of message %p (id %#llx) to port %llu (kind %#x): "
 		   "a function port cannot be a reply port", (void *)m,
 		   (unsigned long long)m->ms_id, (unsigned long long)p->mp_id,
-		   p->mp_flags);
+		   p->mp_kind);
 }
 
 static int
 panic_putport(lwkt_port_t p, lwkt_msg_t m)
 {
-	lwkt_panic("send of message %p to port %llu (flags %#x): this port "
+	lwkt_panic("send of message %p to port %llu (kind %#x): this port "
 		   "only receives replies", (void *)m,
-		   (unsigned long long)p->mp_id, p->mp_flags);
+		   (unsigned long long)p->mp_id, p->mp_kind);
 }
 
 static int
@@ -279,7 +279,7 @@ static void
 port_base(lwkt_port_t p, uint32_t kind)
 {
 	memset(p, 0, sizeof *p);
-	p->mp_flags = kind;
+	p->mp_kind = kind;
 	p->mp_cpuid = -1;
 	p->mp_id = atomic_fetch_add_explicit(&port_seq, 1,
 					     memory_order_relaxed) + 1;
@@ -993,7 +993,7 @@ begin_send(struct lwkt_cpu *gd, lwkt_port_t port, lwkt_msg_t msg,
 static inline int
 beginmsg(struct lwkt_cpu *gd, lwkt_port_t port, lwkt_msg_t msg)
 {
-	if (port->mp_flags & MSGPORTF_FUNC)
+	if (port->mp_kind & MSGPORTF_FUNC)
 		LWKT_TRACE(msg_dispatch, msg->ms_id, port->mp_id, cpu_u32(gd),
 			   cur_tid(gd));
 	return port->mp_putport(port, msg);
@@ -1136,7 +1136,7 @@ abort_at_port(lwkt_port_t p, lwkt_msg_t m, bool queued)
 		/* The handler never saw it: the abort replies it. */
 		lwkt_replymsg(m, ECONNABORTED);
 	} else if (!(fl_get(m) & (MSGF_REPLY | MSGF_DONE)) && m->ms_abortfn &&
-		   (p->mp_flags & MSGPORTF_THREAD)) {
+		   (p->mp_kind & MSGPORTF_THREAD)) {
 		/* A handler on this cpu has it; it runs again only after
 		 * us (cooperative cpu), so the callback can't race it. */
 		m->ms_abortfn(m);
@@ -1165,7 +1165,7 @@ lwkt_abortmsg(lwkt_msg_t msg)
 				     memory_order_relaxed) != 0)
 		return EALREADY;
 	lwkt_port_t p = msg->ms_abort_port;
-	if (p->mp_flags & MSGPORTF_THREAD) {
+	if (p->mp_kind & MSGPORTF_THREAD) {
 		/* Same ring as the send from this cpu: FIFO puts the abort
 		 * after the message's arrival. */
 		struct lwkt_cpu *gd = mycpu();
@@ -1178,14 +1178,14 @@ lwkt_abortmsg(lwkt_msg_t msg)
 			lwkt_send_ipiq2(p->mp_cpuid, tport_abort_remote, p,
 					msg);
 		}
-	} else if (p->mp_flags & MSGPORTF_SPIN) {
+	} else if (p->mp_kind & MSGPORTF_SPIN) {
 		spin_lock(p);
 		bool queued = q_contains(p, msg);
 		if (queued)
 			q_remove(p, msg);
 		spin_unlock(p);
 		abort_at_port(p, msg, queued);
-	} else if (p->mp_flags & MSGPORTF_SERIAL) {
+	} else if (p->mp_kind & MSGPORTF_SERIAL) {
 		lwkt_serialize_enter(p->mp_u.serialize);
 		bool queued = q_contains(p, msg);
 		if (queued)

@@ -477,10 +477,10 @@ a_client(void *arg)
 		bad |= m[i].a_abortfn_calls != 1 || m[i].a_replies != 2;
 	}
 	bad |= lwkt_getport(self) != NULL;
-	struct lwkt_msg q;
-	lwkt_initmsg(&q, NULL, 0);
-	bad |= lwkt_abortmsg(&q) != EINVAL;		/* not abortable */
-	lwkt_domsg(a_port, &q, 0);
+	static struct amsg q;
+	lwkt_initmsg(&q.a_msg, NULL, 0);
+	bad |= lwkt_abortmsg(&q.a_msg) != EINVAL;	/* not abortable */
+	lwkt_domsg(a_port, &q.a_msg, 0);		/* server quits */
 	atomic_store(&a_ok, !bad);
 }
 

@@ -112,15 +112,17 @@ struct lwkt_msg {
  *   thread port      the owner thread's cpu, inside a critical section;
  *   spin port        whoever holds mp_u.spin;
  *   serializer port  whoever holds *mp_u.serialize.
- * mp_cpuid, mp_td, mp_id and the ops are set at init and read-only after.
+ * mp_kind, mp_cpuid, mp_td, mp_id and the ops are set at init and
+ * read-only after (senders read them without the owner's exclusion).
  */
 struct lwkt_serialize;
 struct lwkt_port {
 	struct lwkt_msg *mp_head;
 	struct lwkt_msg *mp_tail;
-	uint32_t mp_flags;
+	uint32_t mp_flags;		/* owned like the queue */
 #define MSGPORTF_WAITING 0x0001	/* someone sleeps until the port changes */
-#define MSGPORTF_THREAD	0x0100	/* flavour bits (read-only) */
+	uint32_t mp_kind;		/* flavour: read-only after init */
+#define MSGPORTF_THREAD	0x0100
 #define MSGPORTF_SPIN	0x0200
 #define MSGPORTF_SERIAL	0x0400
 #define MSGPORTF_FUNC	0x0800
