@@ -19,6 +19,7 @@
 
 #include "lwkt_priv.h"
 #include "lwkt_trace.h"
+#include "token_priv.h"
 
 __thread struct lwkt_cpu *lwkt_tls_gd __attribute__((tls_model("initial-exec")));
 
@@ -204,8 +205,10 @@ switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next)
 
 	lwkt_stat_inc(&gd->gd_st_switches);
 	LWKT_TRACE(thread_switch, gd->gd_cpuid, td->td_id, next->td_id);
-	/* TOKENS: a thread that leaves the run queue gives its tokens up
-	 * here and gets them back before it runs again (token.c). */
+	/* TOKENS: a thread that is switched away gives its tokens up here
+	 * and gets them back before it runs again (token.c). */
+	if (td->td_tokens != NULL)
+		_lwkt_token_switch_out(gd, td);
 	gd->gd_curthread = next;
 	atomic_store_explicit(&gd->gd_inthread, !(next->td_flags & TDF_IDLE),
 			      memory_order_relaxed);
@@ -216,6 +219,8 @@ switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next)
 	if (__builtin_expect(gd->gd_dead != NULL || gd->gd_migrating != NULL,
 			     0))
 		post_switch(gd);
+	if (td->td_tokens != NULL)
+		_lwkt_token_switch_in(td);
 }
 
 void
