@@ -31,8 +31,8 @@
  * Calls from outside LWKT (main, a test driver):
  *   lwkt_domsg      allowed: the caller blocks on a futex (the message's
  *                   reply port is replaced by a futex port for that call).
- *   lwkt_sendmsg    allowed when the message's reply port is a spin port
- *                   (the reply is queued there; poll it with lwkt_getport).
+ *   lwkt_sendmsg    allowed when lwkt_initmsg was given a reply port; a
+ *                   spin reply port can then be polled with lwkt_getport.
  *   lwkt_getport    allowed on spin ports.
  *   lwkt_initport_*, lwkt_initmsg, lwkt_thread_port: allowed.
  *   everything else needs an LWKT thread and aborts otherwise.
@@ -229,9 +229,10 @@ lwkt_msg_t lwkt_waitport(lwkt_port_t port, int flags);
  * Asks the target to abort msg (MSGF_ABORTABLE, in flight).  The first
  * request per send wins (later ones return EALREADY): if msg is still
  * queued on the port it was sent to, it is removed and replied with
- * ECONNABORTED; if a handler already has it, ms_abortfn(msg) runs once on
- * the target side (thread port: on the port's cpu, between the handler's
- * steps) and the handler replies when it chooses.  Either way msg is
+ * ECONNABORTED; if a handler already has it: thread port, ms_abortfn(msg)
+ * runs once on the port's cpu, between the handler's steps; other ports,
+ * the handler sees lwkt_msg_abort_requested().  The handler replies when
+ * it chooses.  Either way msg is
  * replied exactly once.  Returns 0, EALREADY, or EINVAL (not abortable,
  * not in flight).  Forwarded messages: abort reaches the first port only.
  */
