@@ -39,6 +39,14 @@ const struct viz_evdesc viz_evdesc[VIZ_EV__COUNT] = {
 		{ "tok", "from_cpu", "to_cpu" }, 1 },
 	[VIZ_EV_TOKEN_ACQUIRE] = { "token_acquire", { "tok", "cpu", "tid" }, 1 },
 	[VIZ_EV_TOKEN_RELEASE] = { "token_release", { "tok", "cpu", "tid" }, 1 },
+	[VIZ_EV_MUTEXQ_ENQ] = { "mutexq_enqueue", { "queue_id", "cpu", "seq" }, -1 },
+	[VIZ_EV_MUTEXQ_DEQ] = { "mutexq_dequeue", { "queue_id", "cpu", "seq" }, -1 },
+	[VIZ_EV_MPI_SEND] = { "mpi_send", { "rank", "peer", "tag", "bytes", "seq" }, -1 },
+	[VIZ_EV_MPI_RECV] = { "mpi_recv", { "rank", "peer", "tag", "bytes", "seq" }, -1 },
+};
+
+const char *const viz_msg_cat_name[VIZ_MSG__COUNT] = {
+	"msg", "ipi", "mutexq", "mpi",
 };
 
 const char *const viz_span_kind_name[VIZ_SPAN__COUNT] = {
@@ -47,6 +55,7 @@ const char *const viz_span_kind_name[VIZ_SPAN__COUNT] = {
 
 const char *const viz_lat_name[VIZ_LAT__COUNT] = {
 	"send->dispatch", "send->reply", "ipi send->recv",
+	"mutexq enqueue->dequeue", "mpi send->recv",
 };
 
 enum viz_evk
@@ -75,6 +84,8 @@ struct viz_map {
 #define KEY_MSG (1ull << 63)
 #define KEY_IPI ((1ull << 63) | (1ull << 62))
 #define KEY_TID ((1ull << 63) | (1ull << 61))
+#define KEY_MQ ((1ull << 63) | (1ull << 60))
+#define KEY_MPI ((1ull << 63) | (1ull << 59))
 
 static size_t
 map_hash(uint64_t k1, uint64_t k2)
@@ -446,6 +457,8 @@ static const signed char tid_field[VIZ_EV__COUNT] = {
 	[VIZ_EV_MSG_WAIT_BEGIN] = 2, [VIZ_EV_MSG_WAIT_END] = 2,
 	[VIZ_EV_TOKEN_REQUEST] = 2, [VIZ_EV_TOKEN_TRANSFER] = -1,
 	[VIZ_EV_TOKEN_ACQUIRE] = 2, [VIZ_EV_TOKEN_RELEASE] = 2,
+	[VIZ_EV_MUTEXQ_ENQ] = -1, [VIZ_EV_MUTEXQ_DEQ] = -1,
+	[VIZ_EV_MPI_SEND] = -1, [VIZ_EV_MPI_RECV] = -1,
 };
 
 /*
@@ -563,7 +576,7 @@ on_ipi(struct viz_model *m, struct viz_lane *l, const struct viz_ev *ev,
 		s = map_put(m->open, a[2], ipi_key(a), &fresh);
 		if (!s)
 			return ENOMEM;
-		s->msg = (struct viz_msg){ .ipi = true, .id = a[2],
+		s->msg = (struct viz_msg){ .cat = VIZ_MSG_IPI, .id = a[2],
 			.port = a[3], .flow = m->next_flow++, .src = lane,
 			.dst = (int)a[1], .t_send = t, .disp_lane = -1,
 			.reply_lane = -1 };
@@ -594,6 +607,69 @@ on_ipi(struct viz_model *m, struct viz_lane *l, const struct viz_ev *ev,
 	}
 }
 
+/*
+ * Baseline pairs: mutexq (queue_id, seq) enqueue -> dequeue and MPI
+ * (sender, receiver, tag, seq) send -> recv, between the lanes of the PUs
+ * that recorded them.  A key seen again before its receive (a benchmark
+ * restarts its queues with seq 0) reports the old one unfinished.
+ */
+static int
+on_pair(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
+{
+	const uint64_t *a = ev->a;
+	bool mq = ev->k == VIZ_EV_MUTEXQ_ENQ || ev->k == VIZ_EV_MUTEXQ_DEQ;
+	bool start = ev->k == VIZ_EV_MUTEXQ_ENQ || ev->k == VIZ_EV_MPI_SEND;
+	uint64_t k1, k2;
+	struct viz_slot *s;
+	bool fresh;
+
+	if (mq) {
+		k1 = a[2];
+		k2 = KEY_MQ | (a[0] & 0xfffffffffffull);
+	} else {
+		/* send: rank = sender; recv: rank = receiver. */
+		uint64_t snd = start ? a[0] : a[1], rcv = start ? a[1] : a[0];
+		k1 = a[4];
+		k2 = KEY_MPI | ((snd & 0xffff) << 32) | ((rcv & 0xffff) << 16) |
+		     (a[2] & 0xffff);
+	}
+	if (start) {
+		s = map_put(m->open, k1, k2, &fresh);
+		if (!s)
+			return ENOMEM;
+		if (!fresh) {
+			/* Ends here, at this event's own (zero-length) slice. */
+			if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, t) ||
+			    m->ops->msg_done(m->out, &s->msg))
+				return -1;
+			m->c.msgs_open++;
+		}
+		s->msg = (struct viz_msg){ .cat = mq ? VIZ_MSG_MUTEXQ : VIZ_MSG_MPI,
+			.id = mq ? a[2] : a[4], .port = mq ? a[0] : a[2],
+			.flow = m->next_flow++, .src = lane, .dst = -1,
+			.t_send = t, .disp_lane = -1, .reply_lane = -1 };
+		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
+	}
+	s = map_find(m->open, k1, k2);
+	if (!s) {
+		m->c.unmatched++;
+		return 0;
+	}
+	s->msg.has_disp = true;
+	s->msg.disp_lane = lane;
+	s->msg.dst = lane;
+	s->msg.t_disp = t;
+	if (lat_add(m, mq ? VIZ_LAT_MUTEXQ : VIZ_LAT_MPI, s->msg.src, lane,
+		    t - s->msg.t_send))
+		return ENOMEM;
+	if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, t) ||
+	    m->ops->msg_done(m->out, &s->msg))
+		return -1;
+	m->c.pairs_done++;
+	map_del(m->open, s);
+	return 0;
+}
+
 int
 viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 {
@@ -613,7 +689,9 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		t = m->last;
 	m->last = t;
 
-	if (ev->k == VIZ_EV_GENERIC) {
+	if (ev->provider)
+		m->c.provider_events++;
+	if (viz_evdesc[ev->k].own < 0) {
 		if (ev->pu < 0) {
 			m->c.no_cpu_events++;
 			return 0;
@@ -624,6 +702,9 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		if ((rc = lane_get(m, lane, &l)))
 			return rc == EINVAL ? 0 : rc;
 		l->tlast = t;
+		l->pu = ev->pu;
+		if (ev->k != VIZ_EV_GENERIC && (rc = on_pair(m, ev, lane, t)))
+			return rc;
 		return m->ops->instant(m->out, ev, lane, t);
 	}
 

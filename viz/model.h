@@ -42,6 +42,8 @@ enum viz_evk {
 	VIZ_EV_MSG_WAIT_BEGIN, VIZ_EV_MSG_WAIT_END,
 	VIZ_EV_TOKEN_REQUEST, VIZ_EV_TOKEN_TRANSFER,
 	VIZ_EV_TOKEN_ACQUIRE, VIZ_EV_TOKEN_RELEASE,
+	/* Baselines (trace/README.md): lanes by the recording PU. */
+	VIZ_EV_MUTEXQ_ENQ, VIZ_EV_MUTEXQ_DEQ, VIZ_EV_MPI_SEND, VIZ_EV_MPI_RECV,
 	VIZ_EV__COUNT
 };
 
@@ -50,7 +52,7 @@ enum viz_evk {
 /* The schema: per kind, the event name after "lwkt:" and the integer
  * fields in the order viz_ev.a[] holds them.  A field named "name" is the
  * one string field (viz_ev.str).  Index of the kind's own-cpu field in a[]
- * is own. */
+ * is own; -1: the event goes to the lane of the PU that recorded it. */
 struct viz_evdesc {
 	const char *name;
 	const char *f[VIZ_EV_MAXF + 1];	/* NULL-terminated */
@@ -74,6 +76,7 @@ struct viz_ev {
 	int name_id;		/* small index for name, stable per class */
 	const char *args;	/* payload as a JSON object text, or NULL */
 	size_t args_len;
+	bool provider;		/* from the lwkt provider (any lwkt:*) */
 };
 
 enum viz_span_kind {
@@ -102,12 +105,24 @@ struct viz_span {
 	unsigned flags;
 };
 
-/* A message (or an IPI) from send to its last step.  Lanes -1 / times 0
- * with has_* false where a step is not in the trace. */
+/* What travels from one lane to another. */
+enum viz_msg_cat {
+	VIZ_MSG = 0,		/* lwkt message: send -> dispatch -> reply */
+	VIZ_MSG_IPI,		/* ipi_send -> ipi_recv */
+	VIZ_MSG_MUTEXQ,		/* baseline: mutexq_enqueue -> dequeue */
+	VIZ_MSG_MPI,		/* baseline: mpi_send -> mpi_recv */
+	VIZ_MSG__COUNT
+};
+extern const char *const viz_msg_cat_name[VIZ_MSG__COUNT];
+
+/* A message (or an IPI...) from send to its last step.  Lanes -1 / times
+ * 0 with has_* false where a step is not in the trace.  For all but
+ * VIZ_MSG the receive is the "dispatch" step. */
 struct viz_msg {
-	bool ipi;
+	enum viz_msg_cat cat;
 	uint64_t id;		/* msg_id, or ipi_id */
-	uint64_t port;		/* port_id; IPI: the callback address */
+	uint64_t port;		/* port_id; IPI: callback; mutexq: queue_id;
+				 * MPI: tag */
 	uint64_t flow;		/* unique flow id of this output */
 	int src, dst;		/* lanes of sender and destination */
 	uint64_t t_send;
@@ -123,6 +138,8 @@ enum viz_lat_metric {
 	VIZ_LAT_SEND_DISPATCH = 0,	/* msg_send -> msg_dispatch */
 	VIZ_LAT_SEND_REPLY,		/* msg_send -> msg_reply */
 	VIZ_LAT_IPI,			/* ipi_send -> ipi_recv */
+	VIZ_LAT_MUTEXQ,			/* mutexq_enqueue -> dequeue */
+	VIZ_LAT_MPI,			/* mpi_send -> mpi_recv */
 	VIZ_LAT__COUNT
 };
 extern const char *const viz_lat_name[VIZ_LAT__COUNT];
@@ -159,11 +176,13 @@ void viz_lat_stats(struct viz_lat *l, struct viz_lat_stats *st);
 /* Counters the summary and the messages report. */
 struct viz_counts {
 	uint64_t events, lwkt_events, generic_events, no_cpu_events;
+	uint64_t provider_events;	/* any lwkt:* event, baselines too */
 	uint64_t lost_events, lost_packets, gaps;
 	uint64_t bad_version;		/* lwkt events with unknown fields */
 	uint64_t unmatched;		/* an exit/reply without its start */
 	uint64_t depth_overflow;
 	uint64_t msgs_done, msgs_open, ipis_done;
+	uint64_t pairs_done;		/* baseline enqueue/send -> receive */
 };
 
 struct viz_lane;

@@ -7,7 +7,8 @@
  * Running thread / idle / sleep / critical section / IPI handling are
  * complete events ("X"), written when they close (so, per track, in order
  * of their end time); a message is a flow s -> t -> f (send, dispatch,
- * reply) and an IPI a flow s -> f (send, receive), every step bound to
+ * reply), an IPI, a baseline mutexq enqueue -> dequeue or MPI send -> recv
+ * a flow s -> f, every step bound to
  * its enclosing slice ("bp":"e").  Flow ids are unique per file (a
  * counter; the trace's msg_id is in the args).  Other events are thread
  * instants with their payload as args.  Lost events are "X" slices named
@@ -124,13 +125,19 @@ ch_flow(void *o, enum viz_flow_step step, const struct viz_msg *m, int lane,
 
 	rec_start(c);
 	fprintf(c->f, "{\"ph\":\"%c\",\"cat\":\"%s\",\"name\":\"%s\",\"id\":%" PRIu64,
-		ph[step], m->ipi ? "ipi" : "msg", m->ipi ? "ipi" : "msg", m->flow);
+		ph[step], viz_msg_cat_name[m->cat], viz_msg_cat_name[m->cat], m->flow);
 	if (step != VIZ_FLOW_START)
 		fputs_unlocked(",\"bp\":\"e\"", c->f);
 	where(c, lane, ts);
-	if (m->ipi)
+	if (m->cat == VIZ_MSG_IPI)
 		fprintf(c->f, ",\"args\":{\"ipi_id\":%" PRIu64 ",\"func\":\"0x%" PRIx64
 			"\",\"src\":%d,\"dst\":%d}}", m->id, m->port, m->src, m->dst);
+	else if (m->cat == VIZ_MSG_MUTEXQ)
+		fprintf(c->f, ",\"args\":{\"queue_id\":%" PRIu64 ",\"seq\":%" PRIu64 "}}",
+			m->port, m->id);
+	else if (m->cat == VIZ_MSG_MPI)
+		fprintf(c->f, ",\"args\":{\"tag\":%" PRId64 ",\"seq\":%" PRIu64 "}}",
+			(int64_t)(int32_t)m->port, m->id);
 	else
 		fprintf(c->f, ",\"args\":{\"msg_id\":%" PRIu64 ",\"port_id\":%" PRIu64
 			",\"src\":%d,\"dst\":%d}}", m->id, m->port, m->src, m->dst);
@@ -151,7 +158,12 @@ ch_instant(void *o, const struct viz_ev *ev, int lane, uint64_t ts)
 	struct viz_comp *c = o;
 
 	rec_start(c);
-	fputs_unlocked("{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"event\",\"name\":", c->f);
+	/* A baseline pair's ends are zero-length slices: Perfetto binds
+	 * flow steps to slices, not to instants. */
+	if (ev->k >= VIZ_EV_MUTEXQ_ENQ && ev->k <= VIZ_EV_MPI_RECV)
+		fputs_unlocked("{\"ph\":\"X\",\"dur\":0,\"cat\":\"event\",\"name\":", c->f);
+	else
+		fputs_unlocked("{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"event\",\"name\":", c->f);
 	viz_json_str(c->f, ev->name);
 	where(c, lane, ts);
 	if (ev->args) {

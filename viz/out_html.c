@@ -17,7 +17,9 @@
  *   [1, lane, t, name_id, {args}]                      instant
  *   [2, msg_id, port_id, src, t_send, disp_lane, t_disp,
  *       reply_lane, t_reply, error, dst]               message (-1: absent)
- *   [3, ipi_id, "func", src, t_send, dst_lane, t_recv] IPI
+ *   [3, id, "0xkey", src, t_send, dst_lane, t_recv, cat]
+ *        cat 1 IPI (key: callback), 2 mutexq enqueue -> dequeue (key:
+ *        queue_id, id: seq), 3 MPI send -> recv (key: tag, id: seq)
  *   [4, lane, t0, t1, count, packets]                  lost events / packets
  *   [5, tid, "name"]                                   thread name
  */
@@ -112,7 +114,7 @@ h_msg_done(void *o, const struct viz_msg *m)
 {
 	struct viz_comp *c = o;
 
-	if (m->ipi) {
+	if (m->cat != VIZ_MSG) {
 		rec(c, 3);
 		unum(c, m->id);
 		fprintf(c->f, ",\"0x%" PRIx64 "\"", m->port);
@@ -120,6 +122,7 @@ h_msg_done(void *o, const struct viz_msg *m)
 		unum(c, m->t_send);
 		num(c, m->has_disp ? m->disp_lane : -1);
 		num(c, m->has_disp ? (int64_t)m->t_disp : -1);
+		num(c, m->cat);
 	} else {
 		rec(c, 2);
 		unum(c, m->id);
@@ -255,11 +258,12 @@ h_end(struct viz_comp *c)
 		",\"lost_packets\":%" PRIu64 ",\"gaps\":%" PRIu64
 		",\"bad_version\":%" PRIu64 ",\"unmatched\":%" PRIu64
 		",\"msgs\":%" PRIu64 ",\"msgs_unfinished\":%" PRIu64
-		",\"ipis\":%" PRIu64 ",\"no_clock\":%" PRIu64 "},\"title\":",
+		",\"ipis\":%" PRIu64 ",\"pairs\":%" PRIu64 ",\"provider_events\":%" PRIu64
+		",\"no_clock\":%" PRIu64 "},\"title\":",
 		m->base, m->last, k->events, k->lwkt_events, k->generic_events,
 		k->lost_events, k->lost_packets, k->gaps, k->bad_version,
 		k->unmatched, k->msgs_done, k->msgs_open, k->ipis_done,
-		c->no_clock_events);
+		k->pairs_done, k->provider_events, c->no_clock_events);
 	viz_json_str(c->f, c->cfg.path);
 	putc_unlocked('}', c->f);
 	fputs_unlocked(mk + strlen(MARKER), c->f);

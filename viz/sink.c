@@ -367,8 +367,10 @@ ecls_fill(struct viz_comp *c, struct viz_ecls *e, const bt_event_class *ec)
 	if (!c->names[c->nnames])
 		return -1;
 	e->name_id = (int)c->nnames++;
-	if (strncmp(name, PROVIDER, strlen(PROVIDER)) == 0)
+	if (strncmp(name, PROVIDER, strlen(PROVIDER)) == 0) {
+		e->provider = true;
 		e->k = viz_evk_from_name(name + strlen(PROVIDER));
+	}
 	if (e->k != VIZ_EV_GENERIC && !ecls_resolve(e, ec)) {
 		viz_log(c, BT_LOGGING_LEVEL_WARNING,
 			"event `%s` has fields this plugin does not know (an "
@@ -574,6 +576,7 @@ on_event(struct viz_comp *c, const bt_message *msg)
 	v.name_id = e->name_id;
 	v.args = NULL;
 	v.args_len = 0;
+	v.provider = e->provider;
 	if (e->k != VIZ_EV_GENERIC) {
 		const bt_field *p = bt_event_borrow_payload_field_const(ev);
 		for (int i = 0; i < VIZ_EV_MAXF; i++) {
@@ -671,14 +674,14 @@ finish(struct viz_comp *c)
 {
 	struct viz_counts *k = &c->model.c;
 
-	if (c->fmt == VIZ_FMT_HTML && k->lwkt_events == 0) {
+	if (c->fmt == VIZ_FMT_HTML && k->provider_events == 0) {
 		CAUSE(c, "no lwkt events in the trace (%" PRIu64 " events read, "
 		      "none named `" PROVIDER "*`): `%s` not written (use "
 		      "sink.lwkt.chrome for per-cpu lanes of any trace)",
 		      k->events, c->cfg.path);
 		return -1;
 	}
-	if (k->lwkt_events == 0 && k->generic_events == 0) {
+	if (k->lwkt_events == 0 && k->generic_events == 0) {	/* no lanes */
 		CAUSE(c, "no events with a cpu_id in the trace (%" PRIu64
 		      " events read): `%s` not written", k->events, c->cfg.path);
 		return -1;

@@ -30,6 +30,7 @@ struct viz_ecls {
 	enum viz_evk k;
 	int name_id;			/* index in viz_comp.names */
 	bool want_args;			/* format the payload as args */
+	bool provider;			/* an lwkt:* event */
 	bool bad_warned;
 	int fidx[VIZ_EV_MAXF];		/* payload member index per field */
 	bool fsigned[VIZ_EV_MAXF];

@@ -58,6 +58,8 @@ OWN = {"ipi_send": "src", "ipi_recv": "dst", "ipi_done": "dst",
 
 def read_trace(path):
     import bt2
+    pu_lane = {}
+    pairs = {}
     exp = {"base": None, "lanes": set(), "msgs": {}, "ipis": {}, "names": {},
            "switch": collections.Counter(), "crit": collections.Counter(),
            "ipi_spans": collections.Counter(), "lost": 0, "events": 0,
@@ -75,13 +77,31 @@ def read_trace(path):
         t = ts - exp["base"]
         exp["events"] += 1
         name = ev.name
+        pu = int(ev.packet.context_field["cpu_id"])
         if not name.startswith("lwkt:") or name[5:] not in OWN:
-            exp["lanes"].add(int(ev.packet.context_field["cpu_id"]))
+            lane = pu_lane.get(pu, pu)
+            exp["lanes"].add(lane)
+            k, p = name[5:], ev.payload_field
+            # Baseline pairs: mutexq (queue_id, seq), MPI (snd, rcv, tag, seq).
+            if k in ("mutexq_enqueue", "mpi_send"):
+                key = ((k, int(p["queue_id"]), int(p["seq"])) if k[0] == "m" and k[1] == "u"
+                       else (k, int(p["rank"]), int(p["peer"]), int(p["tag"]), int(p["seq"])))
+                pairs[key] = (lane, t)
+            elif k == "mutexq_dequeue":
+                s = pairs.pop(("mutexq_enqueue", int(p["queue_id"]), int(p["seq"])), None)
+                if s:
+                    exp["lat"][("mutexq enqueue->dequeue", s[0], lane)].append(t - s[1])
+            elif k == "mpi_recv":
+                s = pairs.pop(("mpi_send", int(p["peer"]), int(p["rank"]), int(p["tag"]),
+                               int(p["seq"])), None)
+                if s:
+                    exp["lat"][("mpi send->recv", s[0], lane)].append(t - s[1])
             continue
         k = name[5:]
         p = ev.payload_field
         lane = int(p[OWN[k]])
         exp["lanes"].add(lane)
+        pu_lane[pu] = lane
         if k == "thread_create":
             exp["names"][int(p["tid"])] = str(p["name"])
         elif k == "thread_switch":
@@ -146,7 +166,7 @@ def golden(trace, page, chrome):
             break
     # IPIs.
     n_ipi = sum(1 for s in exp["ipis"].values() if "recv" in s)
-    got_ipi = sum(1 for r in recs[3] if r[5] >= 0)
+    got_ipi = sum(1 for r in recs[3] if r[5] >= 0 and r[7] == 1)
     if got_ipi != n_ipi:
         fail("%d IPIs received, expected %d" % (got_ipi, n_ipi))
     # Thread names.

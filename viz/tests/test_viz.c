@@ -250,9 +250,9 @@ START_TEST(t_model_roundtrip)
 	ck_assert_int_eq(r.flows[VIZ_FLOW_STEP], 1);
 	ck_assert_int_eq(r.flows[VIZ_FLOW_END], 2);
 	ck_assert_int_eq(r.ndone, 2);
-	ck_assert(r.done[0].ipi);
+	ck_assert_int_eq(r.done[0].cat, VIZ_MSG_IPI);
 	ck_assert_uint_eq(r.done[0].t_disp - r.done[0].t_send, 11);
-	ck_assert(!r.done[1].ipi);
+	ck_assert_int_eq(r.done[1].cat, VIZ_MSG);
 	ck_assert_uint_eq(r.done[1].id, 42);
 	ck_assert_int_eq(r.done[1].disp_lane, 1);
 	ck_assert_uint_eq(r.done[1].t_reply - r.done[1].t_send, 20);
