@@ -219,6 +219,7 @@ struct viz_lane {
 	int sp;			/* open frames: st[0] state, st[1..] nested */
 	struct viz_frame st[VIZ_MAX_DEPTH];
 	uint64_t tlast;		/* latest event time on this lane */
+	uint64_t gend;		/* end of the lane's latest gap */
 };
 
 static int
@@ -807,8 +808,13 @@ viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 	}
 	t0 = have_time && t0 >= m->base ? t0 - m->base : l->tlast;
 	t1 = have_time && t1 >= m->base ? t1 - m->base : l->tlast;
+	/* Gaps of one lane do not overlap (two streams of one PU, or a PU
+	 * that recorded two lwkt cpus): start after the previous one. */
+	if (t0 < l->gend)
+		t0 = l->gend;
 	if (t1 < t0)
 		t1 = t0;
+	l->gend = t1;
 	/*
 	 * babeltrace2 bounds the loss by [end of the previous packet, end of
 	 * the packet that counted it]: events of that packet inside the
