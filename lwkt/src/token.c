@@ -200,7 +200,16 @@ _lwkt_token_cpu_fastget(struct lwkt_token *tok)
 	if (ts == NULL || ts->ts_n >= LWKT_MAXTOKENS || ts->ts_inslow)
 		return false;
 	bool ok = false;
-	td->td_critcount++;	/* no IPI (hard or soft) moves tok now */
+	/* The critical section keeps IPI functions (a poke giving tok
+	 * away) out from between the check and the increment.  Soft IPIs
+	 * run only at polling points, none of them in here; a hard IPI (a
+	 * signal, lc_hard_ipi) can run them at any instruction outside a
+	 * critical section.  So the count is bumped in hard-IPI mode only:
+	 * the store-forwarding chain of four counter updates per get+rel
+	 * was the largest cost of this path. */
+	bool crit = lwkt_rt->rt_hard_ipi;
+	if (crit)
+		td->td_critcount++;
 	atomic_signal_fence(memory_order_seq_cst);
 	/* Relaxed, i.e. a plain load: only this cpu stores its own id. */
 	if (atomic_load_explicit(&tok->t_cpu, memory_order_relaxed) ==
@@ -214,7 +223,8 @@ _lwkt_token_cpu_fastget(struct lwkt_token *tok)
 		ok = true;
 	}
 	atomic_signal_fence(memory_order_seq_cst);
-	td->td_critcount--;
+	if (crit)
+		td->td_critcount--;
 	return ok;
 }
 
@@ -232,7 +242,9 @@ _lwkt_token_cpu_fastrel(struct lwkt_token *tok)
 	if (r->tr_tok != tok || !r->tr_held)
 		return false;	/* misuse: the slow path names it */
 	bool ok = false;
-	td->td_critcount++;
+	bool crit = lwkt_rt->rt_hard_ipi;	/* as in fastget */
+	if (crit)
+		td->td_critcount++;
 	atomic_signal_fence(memory_order_seq_cst);
 	/* A last hold with a request pending goes the slow way (give it
 	 * away).  Relaxed load of the mask: a plain load; a bit set just
@@ -244,7 +256,8 @@ _lwkt_token_cpu_fastrel(struct lwkt_token *tok)
 		ok = true;
 	}
 	atomic_signal_fence(memory_order_seq_cst);
-	td->td_critcount--;
+	if (crit)
+		td->td_critcount--;
 	return ok;
 }
 
