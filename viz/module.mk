@@ -62,3 +62,9 @@ $(VIZ_TRACEF): viz/tests/tracef_gen.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread $(call pc_cflags,lttng-ust) \
 		-o $@ $< $(call pc_libs,lttng-ust) -ldl
+VIZ_OLDVER := build/viz-obj/oldver_gen
+$(VIZ_OLDVER): viz/tests/oldver_gen.c viz/tests/oldver_tp.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread -Iviz/tests $(call pc_cflags,lttng-ust) \
+		-o $@ $< $(call pc_libs,lttng-ust) -ldl
+viz-check: $(VIZ_OLDVER)
