@@ -46,16 +46,6 @@ view: $(VIZ_PLUGIN)
 	@echo "make view: out/timeline.html (open in a browser), out/timeline.json (ui.perfetto.dev, chrome://tracing)"
 RUN_STEPS += view
 
-# make check: record real traces (trace-sample, a tracef trace), golden
-# checks of the page data and the JSON, bad input, headless chromium.
-viz-check: $(VIZ_PLUGIN) $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(VIZ_TRACEF)
-	viz/tests/viz-check $(B)
-EXTRA_CHECKS += viz-check
-
-# Throughput: events/s through sink.lwkt.timeline vs sink.text.pretty.
-viz-bench: $(VIZ_PLUGIN) $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(VIZ_TRACEF)
-	viz/tests/viz-bench $(B)
-
 # The generic-trace generator used by viz-check (normal build only).
 VIZ_TRACEF := build/viz-obj/tracef_gen
 $(VIZ_TRACEF): viz/tests/tracef_gen.c
@@ -67,4 +57,14 @@ $(VIZ_OLDVER): viz/tests/oldver_gen.c viz/tests/oldver_tp.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g $(WARN) -D_GNU_SOURCE -pthread -Iviz/tests $(call pc_cflags,lttng-ust) \
 		-o $@ $< $(call pc_libs,lttng-ust) -ldl
-viz-check: $(VIZ_OLDVER)
+
+# make check: record real traces (trace-sample, a tracef trace), golden
+# checks of the page data and the JSON, bad input, headless chromium.
+viz-check: $(VIZ_PLUGIN) $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(VIZ_TRACEF) $(VIZ_OLDVER)
+	viz/tests/viz-check $(B)
+EXTRA_CHECKS += viz-check
+
+# Throughput: events/s through sink.lwkt.timeline vs sink.text.pretty.
+viz-bench: $(VIZ_PLUGIN) $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(VIZ_TRACEF)
+	viz/tests/viz-bench $(B)
+

@@ -9,7 +9,8 @@ events join as trace/README.md promises:
     receiver takes them in send order (FIFO);
   * every msg_send has one msg_dispatch (same port, on cpu == dst, not
     before the send) and one msg_reply (src == the dispatch cpu, dst == the
-    sender's cpu, not before the dispatch); every msg_wait_end has its
+    sender's cpu, not before the dispatch); dst 4294967295 means a port
+    with no owning cpu (spin, serializer, function port) and matches any; every msg_wait_end has its
     msg_wait_begin and comes after the reply;
   * every mutexq_enqueue (queue_id, seq) has its mutexq_dequeue, in FIFO
     order per queue (seq 0 starts a new run of a re-initialised queue);
@@ -191,19 +192,23 @@ def main():
         if any(b <= a_ for a_, b in zip(ids, ids[1:])):
             fail(errs, f"ipi ring {pair[2]}->{pair[3]} (pid {pair[0]}) not FIFO")
 
+    NOCPU = 4294967295
     for key, (port, src, dst, ts) in sends.items():
         d = disp.get(key)
         r = reply.get(key)
         if d is None:
             fail(errs, f"msg {key} sent ({src}->{dst}) but never dispatched")
             continue
-        if d[0] != port or d[1] != dst or d[2] < ts:
+        # A port with no owning cpu (spin, serializer, function port)
+        # traces dst = NOCPU: any cpu may dispatch from it.
+        if d[0] != port or (dst != NOCPU and d[1] != dst) or d[2] < ts:
             fail(errs, f"msg {key}: dispatch (port {d[0]}, cpu {d[1]}) "
                        f"does not match send (port {port}, dst {dst}) or precedes it")
         if r is None:
             fail(errs, f"msg {key} dispatched but never replied")
             continue
-        if r[0] != d[1] or r[1] != src or r[2] < d[2]:
+        # The same for a reply port with no owning cpu.
+        if r[0] != d[1] or (r[1] != NOCPU and r[1] != src) or r[2] < d[2]:
             fail(errs, f"msg {key}: reply {r[0]}->{r[1]} does not match "
                        f"dispatch cpu {d[1]} / sender cpu {src}, or precedes it")
     for key in list(disp) + list(reply):
