@@ -5,6 +5,8 @@
 #   make run        install deps, build, run the quick bench profile -> out/
 #   make check      install deps, build, run every test (normal, ASan+UBSan, TSan)
 #   make SAN=address|thread|undefined   sanitizer build into build-asan/ ...
+#   make bench-mpi  the MPI baseline -> out/bench-mpi.json
+#   make trace      record out/trace/;  make view: -> out/timeline.{html,json}
 #   make install PREFIX=/usr/local
 #
 # Each directory adds its sources, binaries and tests in its module.mk.

@@ -11,7 +11,7 @@ $(B)/liblwkt.a: $(LWKT_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/liblwkt.so: $(LWKT_OBJS)
-	$(CC) -shared -Wl,-soname,liblwkt.so.0 $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
+	$(CC) -shared -Wl,-soname,liblwkt.so $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
 
 ALL_TARGETS += $(B)/liblwkt.a $(B)/liblwkt.so
 INSTALL_LIB += $(B)/liblwkt.a $(B)/liblwkt.so

@@ -18,6 +18,14 @@
 
 struct lwkt_runtime *lwkt_rt;
 
+uint64_t
+lwkt_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void
 lwkt_config_default(struct lwkt_config *cfg)
 {
