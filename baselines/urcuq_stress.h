@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bl_futex.h"
+
 #define URCUQ_STRESS_SLOTS 4u	/* few slots: readers meet removals often */
 #define URCUQ_QUARANTINE 16u
 
@@ -143,8 +145,8 @@ URCUQ_NAME(stress)(const struct urcuq_stress_cfg *cfg,
 			break;
 	}
 	uint64_t gen = 0, seed = 12345;
-	uint64_t end = lwkt_now_ns() + (uint64_t)cfg->sc_duration_ms * 1000000u;
-	while (!err && lwkt_now_ns() < end) {
+	uint64_t end = bl_now_ns() + (uint64_t)cfg->sc_duration_ms * 1000000u;
+	while (!err && bl_now_ns() < end) {
 		unsigned slot = (unsigned)urcuq_rand(&seed) % URCUQ_STRESS_SLOTS;
 		struct urcuq_entry *n = urcuq_entry_new(slot, ++gen), *old;
 		if (n == NULL) {
