@@ -53,11 +53,14 @@ trace-sample: $(TRACE_TP_LIB) $(TRACE_SAMPLE)
 # make trace: a short representative run of the runtime workloads (those
 # that exist: the filter names the families as they land) -> out/trace/.
 TRACE_FILTER ?= roundtrip/lwkt_|stream/lwkt_|token/|roundtrip/mutex_condvar
+# Short on purpose: the page and the JSON grow with the event count
+# (0.001 s per benchmark: a few hundred thousand events).
+TRACE_MIN_TIME ?= 0.001
 trace: $(TRACE_TP_LIB) $(B)/lwkt-bench
 	rm -rf out/trace
 	LWKT_TP_LIB=$(TRACE_TP_LIB) $(TRACE_REC) -o out/trace -- \
 		$(B)/lwkt-bench --benchmark_filter='$(TRACE_FILTER)' \
-		--benchmark_min_time=0.01 --benchmark_repetitions=1
+		--benchmark_min_time=$(TRACE_MIN_TIME) --benchmark_repetitions=1
 RUN_STEPS += trace
 
 # make check: record real traces with a session daemon started by the
