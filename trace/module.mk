@@ -72,3 +72,13 @@ trace-check: $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(TRACE_RUNTIME)
 trace-check-unloaded: $(TRACE_TP_LIB) $(TRACE_SAMPLE)
 	trace/tests/trace-check-unloaded $(B)
 EXTRA_CHECKS += trace-check trace-check-unloaded
+
+# The cost of the trace sites on roundtrip/lwkt_domsg: compiled out
+# (-DLWKT_TRACE_DISABLE, in build-notrace/) vs unloaded vs recording.
+# Not in make check (a measurement, not a test).
+NOTRACE_B := build-notrace
+.PHONY: trace-overhead
+trace-overhead: $(B)/lwkt-bench $(TRACE_TP_LIB)
+	$(MAKE) --no-print-directory B=$(NOTRACE_B) \
+		CFLAGS='-O2 -g -DLWKT_TRACE_DISABLE' $(NOTRACE_B)/lwkt-bench
+	LWKT_TP_LIB=$(TRACE_TP_LIB) trace/overhead-compare $(B) $(NOTRACE_B) $(TRACE_OVERHEAD_FILTER)

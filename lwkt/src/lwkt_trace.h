@@ -51,7 +51,15 @@
 #define LWKT_SRC_TRACE_H
 
 #ifdef LWKT_TRACE_DISABLE
-#define LWKT_TRACE(event, ...) do { } while (0)
+/* The arguments stay "used" (no unused-variable errors) but are never
+ * evaluated: the call sits in a dead branch. */
+static inline void
+_lwkt_trace_nop(int unused, ...)
+{
+	(void)unused;
+}
+#define LWKT_TRACE(event, ...)						\
+	do { if (0) _lwkt_trace_nop(0, __VA_ARGS__); } while (0)
 #else
 /* Relative path: no -I needed by the objects that include it. */
 #include "../../trace/lwkt_tp.h"
