@@ -85,6 +85,10 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(MOD_CFLAGS) -MMD -MP -c $< -o $@
 
+$(B)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -fPIC -MMD -MP -c $< -o $@
+
 $(B)/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) $(call pc_cflags,benchmark) -MMD -MP -c $< -o $@
@@ -134,5 +138,8 @@ clean:
 
 distclean: clean
 	rm -rf out
+
+# Keep objects of test binaries (otherwise deleted as intermediates).
+.SECONDARY:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -3,7 +3,9 @@ LWKT_VERSION := 0.1.0
 LWKT_PC_REQUIRES := hwloc
 LWKT_PC_LIBS := -llwkt -lboost_context -ldl -pthread
 LWKT_SRCS := $(wildcard lwkt/src/*.c)
-LWKT_OBJS := $(LWKT_SRCS:%.c=$(B)/%.o)
+# Per-architecture context switch, where we have one (else Boost.Context).
+LWKT_ASM := $(wildcard lwkt/src/ctx_$(shell uname -m).S)
+LWKT_OBJS := $(LWKT_SRCS:%.c=$(B)/%.o) $(LWKT_ASM:%.S=$(B)/%.o)
 LWKT_LIBS := $(call pc_libs,hwloc) -lboost_context -ldl
 
 $(B)/liblwkt.a: $(LWKT_OBJS)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * ctx.c - execution contexts: Boost.Context's fcontext (jump_fcontext /
- * make_fcontext, C ABI, no system call), annotated for ASan and TSan so
- * their shadow stacks and happens-before graphs follow each switch.
+ * ctx.c - execution contexts with Boost.Context's fcontext contract
+ * (jump_fcontext / make_fcontext, C ABI, no system call; on x86-64 our own
+ * lighter routine with the same contract, ctx_x86_64.S), annotated for
+ * ASan and TSan so their shadow stacks and happens-before graphs follow
+ * each switch.
  *
  * fcontext contexts are one-shot: jump_fcontext returns, in the context
  * switched to, the saved state of the context that switched.  We pass the
@@ -38,7 +40,7 @@ _lwkt_ctx_init_thread(struct lwkt_thread *td, void (*entry)(transfer_t))
 	size_t size = td->td_stack_map - guard;
 
 	/* make_fcontext wants the top of the stack (it grows down). */
-	c->c_fctx = make_fcontext(lo + size, size, entry);
+	c->c_fctx = LWKT_MAKE(lo + size, size, entry);
 	c->c_stack_lo = lo;
 	c->c_stack_size = size;
 #ifdef LWKT_TSAN

@@ -38,8 +38,12 @@ _lwkt_ipiq_alloc(struct lwkt_runtime *rt)
 		struct lwkt_cpu *gd = rt->rt_cpu[c];
 		gd->gd_inring = calloc((size_t)n, sizeof *gd->gd_inring);
 		gd->gd_outring = calloc((size_t)n, sizeof *gd->gd_outring);
-		if (!gd->gd_inring || !gd->gd_outring)
+		gd->gd_inlist = calloc((size_t)n, sizeof *gd->gd_inlist);
+		gd->gd_insrc = calloc((size_t)n, sizeof *gd->gd_insrc);
+		if (!gd->gd_inring || !gd->gd_outring || !gd->gd_inlist ||
+		    !gd->gd_insrc)
 			return ENOMEM;
+		gd->gd_ipiq_mask = rt->rt_ipiq_size - 1;
 	}
 	size_t bytes = ring_bytes(rt->rt_ipiq_size);
 	bytes = (bytes + LWKT_CACHELINE - 1) & ~(size_t)(LWKT_CACHELINE - 1);
@@ -52,7 +56,10 @@ _lwkt_ipiq_alloc(struct lwkt_runtime *rt)
 			if (r == NULL)
 				return ENOMEM;
 			memset(r, 0, bytes);	/* is_seq 0: no message yet */
-			rt->rt_cpu[dst]->gd_inring[src] = r;
+			struct lwkt_cpu *d = rt->rt_cpu[dst];
+			d->gd_inring[src] = r;
+			d->gd_inlist[d->gd_nin] = r;
+			d->gd_insrc[d->gd_nin++] = src;
 			rt->rt_cpu[src]->gd_outring[dst] = r;
 		}
 	}
@@ -71,7 +78,11 @@ _lwkt_ipiq_free(struct lwkt_runtime *rt)
 				free(gd->gd_inring[s]);
 		free(gd->gd_inring);
 		free(gd->gd_outring);
-		gd->gd_inring = gd->gd_outring = NULL;
+		free(gd->gd_inlist);
+		free(gd->gd_insrc);
+		gd->gd_inring = gd->gd_outring = gd->gd_inlist = NULL;
+		gd->gd_insrc = NULL;
+		gd->gd_nin = 0;
 	}
 }
 
@@ -81,13 +92,13 @@ _lwkt_ipiq_free(struct lwkt_runtime *rt)
 int
 _lwkt_ipiq_process(struct lwkt_cpu *gd)
 {
-	unsigned mask = lwkt_rt->rt_ipiq_size - 1;
+	unsigned mask = gd->gd_ipiq_mask;
 	int n = 0;
 
-	for (int src = 0; src < lwkt_rt->rt_ncpus; src++) {
-		struct lwkt_ipiring *r = gd->gd_inring[src];
-		if (r == NULL)
-			continue;
+	for (int i = 0; i < gd->gd_nin; i++) {
+		struct lwkt_ipiring *r = gd->gd_inlist[i];
+		int src = gd->gd_insrc[i];
+		(void)src;	/* for the trace sites only */
 		for (;;) {
 			uint64_t ri = atomic_load_explicit(
 			    &r->ir_rindex, memory_order_relaxed);

@@ -41,6 +41,17 @@ typedef struct {
 } transfer_t;
 transfer_t jump_fcontext(fcontext_t const to, void *vp);
 fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
+#if defined(__x86_64__)
+/* ctx_x86_64.S: the same contract without the MXCSR/x87 control-word
+ * save and restore (threads share the FP environment; see the file). */
+transfer_t _lwkt_jump(fcontext_t const to, void *vp);
+fcontext_t _lwkt_make(void *sp, size_t size, void (*fn)(transfer_t));
+#define LWKT_JUMP _lwkt_jump
+#define LWKT_MAKE _lwkt_make
+#else
+#define LWKT_JUMP jump_fcontext
+#define LWKT_MAKE make_fcontext
+#endif
 
 /* A place a cpu can run: a thread's stack, or the cpu's own pthread
  * stack (its scheduler/idle loop).  Only its cpu touches it. */
@@ -164,6 +175,14 @@ struct lwkt_cpu {
 	/* Incoming rings: gd_inring[src] (src's producer side lives in the
 	 * same struct); owned by whom the ring comments say. */
 	struct lwkt_ipiring **gd_inring;	/* [ncpus], NULL for self */
+	/* The same incoming rings packed (no NULL), their source cpus, and
+	 * the ring index mask: read on every poll, so kept here instead of
+	 * behind lwkt_rt (shorter dependent-load chain).  Set at init,
+	 * read-only after. */
+	struct lwkt_ipiring **gd_inlist;	/* [gd_nin] */
+	int *gd_insrc;				/* [gd_nin] */
+	int gd_nin;
+	unsigned gd_ipiq_mask;
 	struct lwkt_ipiring **gd_outring;	/* [ncpus] = dst's inring[us] */
 
 	/*
@@ -251,11 +270,9 @@ int _lwkt_ipiq_process(struct lwkt_cpu *gd);	/* in crit; returns count */
 static inline bool
 _lwkt_ipiq_pending(struct lwkt_cpu *gd)
 {
-	unsigned mask = lwkt_rt->rt_ipiq_size - 1;
-	for (int src = 0; src < lwkt_rt->rt_ncpus; src++) {
-		struct lwkt_ipiring *r = gd->gd_inring[src];
-		if (r == NULL)
-			continue;
+	unsigned mask = gd->gd_ipiq_mask;
+	for (int i = 0; i < gd->gd_nin; i++) {
+		struct lwkt_ipiring *r = gd->gd_inlist[i];
 		/* We are the only writer of ir_rindex. */
 		uint64_t ri = atomic_load_explicit(&r->ir_rindex,
 						   memory_order_relaxed);
@@ -351,7 +368,7 @@ _lwkt_ctx_switch(struct lwkt_ctx *from, struct lwkt_ctx *to, bool dying)
 #ifdef LWKT_TSAN
 	__tsan_switch_to_fiber(to->c_tsan_fiber, 0);
 #endif
-	transfer_t t = jump_fcontext(to->c_fctx, from);
+	transfer_t t = LWKT_JUMP(to->c_fctx, from);
 	_lwkt_ctx_arrive(t, fake);
 }
 

@@ -93,7 +93,7 @@ crit_depth(void)
 /* ---------------------------------------------------------------------- */
 /* run queue: one list per priority; gd_rqmask bit p = list p non-empty */
 
-static void
+static inline void
 rq_remove(struct lwkt_cpu *gd, struct lwkt_thread *td)
 {
 	int p = td->td_pri;
@@ -111,7 +111,7 @@ rq_remove(struct lwkt_cpu *gd, struct lwkt_thread *td)
 	td->td_flags &= ~TDF_RUNQ;
 }
 
-static void
+static inline void
 rq_append(struct lwkt_cpu *gd, struct lwkt_thread *td)
 {
 	int p = td->td_pri;
@@ -133,12 +133,18 @@ _lwkt_setrunqueue(struct lwkt_cpu *gd, struct lwkt_thread *td)
 		rq_append(gd, td);
 }
 
-struct lwkt_thread *
-_lwkt_choose(struct lwkt_cpu *gd)
+static inline struct lwkt_thread *
+choose(struct lwkt_cpu *gd)
 {
 	if (gd->gd_rqmask == 0)
 		return NULL;
 	return gd->gd_rqhead[31 - __builtin_clz(gd->gd_rqmask)];
+}
+
+struct lwkt_thread *
+_lwkt_choose(struct lwkt_cpu *gd)
+{
+	return choose(gd);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -233,7 +239,7 @@ _lwkt_switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next)
 static struct lwkt_thread *
 choose_or_idle(struct lwkt_cpu *gd)
 {
-	struct lwkt_thread *next = _lwkt_choose(gd);
+	struct lwkt_thread *next = choose(gd);
 	return next ? next : &gd->gd_idlethread;
 }
 
@@ -265,7 +271,7 @@ lwkt_yield(void)
 		rq_remove(gd, td);
 		rq_append(gd, td);
 	}
-	struct lwkt_thread *next = _lwkt_choose(gd);
+	struct lwkt_thread *next = choose(gd);
 	if (next != NULL && next != td)
 		switch_to(gd, next);
 	td->td_critcount--;
