@@ -22,8 +22,11 @@
 
 #define SPIN_FOREVER 1000000000	/* ns: waiters poll, never sleep */
 
+/* Cache-line aligned: messages in flight side by side must not share a
+ * line (false sharing between the client filling one and the server
+ * reading its neighbour). */
 struct bmsg {
-	struct lwkt_msg b_msg;	/* first */
+	_Alignas(64) struct lwkt_msg b_msg;	/* first */
 	int b_quit;
 	uint64_t b_payload;
 };
