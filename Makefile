@@ -64,6 +64,7 @@ TEST_BINS :=
 TEST_DEPS :=
 EXTRA_CHECKS :=
 RUN_STEPS :=
+RUN_OUTPUTS :=
 INSTALL_BIN :=
 INSTALL_LIB :=
 
@@ -102,7 +103,7 @@ run: deps all
 	@mkdir -p out
 	ci/bench-run $(B) out
 	@$(foreach s,$(RUN_STEPS),$(MAKE) --no-print-directory $(s) &&) true
-	@echo "make run: results in out/ (bench.txt, bench.json, host.json)"
+	@echo "make run: results in out/: bench.txt bench.json host.json $(RUN_OUTPUTS)"
 
 bench: all
 	$(B)/lwkt-bench $(BENCH_ARGS)

@@ -62,6 +62,7 @@ trace: $(TRACE_TP_LIB) $(B)/lwkt-bench
 		$(B)/lwkt-bench --benchmark_filter='$(TRACE_FILTER)' \
 		--benchmark_min_time=$(TRACE_MIN_TIME) --benchmark_repetitions=1
 RUN_STEPS += trace
+RUN_OUTPUTS += trace/
 
 # make check: record real traces with a session daemon started by the
 # record script, read them back with babeltrace2 (python3-bt2) and check

@@ -48,6 +48,7 @@ view: $(VIZ_PLUGIN)
 	$(VIZ_BT) out/trace -c sink.lwkt.chrome -p 'path="out/timeline.json"'
 	@echo "make view: out/timeline.html (open in a browser), out/timeline.json (ui.perfetto.dev, chrome://tracing)"
 RUN_STEPS += view
+RUN_OUTPUTS += timeline.html timeline.json
 
 # The generic-trace generator used by viz-check (normal build only).
 VIZ_TRACEF := build/viz-obj/tracef_gen

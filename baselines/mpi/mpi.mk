@@ -20,6 +20,7 @@ bench-mpi: $(BL_MPI_BIN)
 	@mkdir -p out
 	ci/mpi-run $(BL_MPI_BIN) out/bench-mpi.json $(if $(MPI_CPUS),--cpus=$(MPI_CPUS))
 RUN_STEPS += bench-mpi
+RUN_OUTPUTS += bench-mpi.json
 
 # make check: the quick profile under mpiexec -n 2 (JSON valid, values > 0),
 # and the two-namespace "multi-host" run (root only; SKIP otherwise).
