@@ -37,12 +37,6 @@ lwkt_config_default(struct lwkt_config *cfg)
 	cfg->lc_stack_size = 256 * 1024;
 }
 
-static long
-futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
-{
-	return syscall(SYS_futex, (uint32_t *)uaddr, op, val, NULL, NULL, 0);
-}
-
 static int
 membarrier(int cmd)
 {
@@ -130,7 +124,7 @@ idle_sleep(struct lwkt_cpu *gd)
 	LWKT_TRACE(idle_sleep, gd->gd_cpuid);
 	/* Returns at once if a sender already flipped gd_idle to 0. */
 	while (atomic_load_explicit(&gd->gd_idle, memory_order_relaxed) == 1)
-		futex(&gd->gd_idle, FUTEX_WAIT_PRIVATE, 1);
+		_lwkt_futex(&gd->gd_idle, FUTEX_WAIT_PRIVATE, 1);
 }
 
 void
@@ -194,7 +188,7 @@ cpu_main(void *arg)
 	int e = lwkt_topo_bind_self(gd->gd_pu);
 	cs->cs_err = e;
 	atomic_store_explicit(&cs->cs_done, 1, memory_order_release);
-	futex(&cs->cs_done, FUTEX_WAKE_PRIVATE, 1);
+	_lwkt_futex(&cs->cs_done, FUTEX_WAKE_PRIVATE, 1);
 	if (e != 0)
 		return NULL;
 	lwkt_tls_gd = gd;
@@ -342,7 +336,7 @@ lwkt_init(const struct lwkt_config *cfg_in)
 		started++;
 		while (atomic_load_explicit(&cs[c].cs_done,
 					    memory_order_acquire) == 0)
-			futex(&cs[c].cs_done, FUTEX_WAIT_PRIVATE, 0);
+			_lwkt_futex(&cs[c].cs_done, FUTEX_WAIT_PRIVATE, 0);
 		if ((e = cs[c].cs_err) != 0) {
 			fprintf(stderr, "lwkt_init: cannot bind cpu %u to PU "
 				"%u: %s\n", c, pus[c], strerror(e));

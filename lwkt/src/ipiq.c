@@ -129,13 +129,6 @@ _lwkt_ipiq_process(struct lwkt_cpu *gd)
 /* ---------------------------------------------------------------------- */
 /* signalling the target */
 
-static long
-futex_wake(_Atomic uint32_t *uaddr)
-{
-	return syscall(SYS_futex, (uint32_t *)uaddr, FUTEX_WAKE_PRIVATE, 1,
-		       NULL, NULL, 0);
-}
-
 /*
  * After a ring write (or an inbox push): wake `to` if it sleeps.  `from`
  * is the sending cpu, NULL for an outside thread (stats go nowhere).
@@ -175,7 +168,7 @@ _lwkt_wake_cpu(struct lwkt_cpu *from, struct lwkt_cpu *to)
 	 * target sleeps anyway, so a locked exchange costs nothing here). */
 	if (atomic_exchange_explicit(&to->gd_idle, 0, memory_order_relaxed)
 	    == 1) {
-		futex_wake(&to->gd_idle);
+		_lwkt_futex(&to->gd_idle, FUTEX_WAKE_PRIVATE, 1);
 		if (from) {
 			lwkt_stat_inc(&from->gd_st_wakeups_sent);
 			LWKT_TRACE(ipi_wake, from->gd_cpuid, to->gd_cpuid, 0);

@@ -62,6 +62,16 @@ struct lwkt_ctx {
 	void *c_tsan_fiber;		/* for TSan */
 };
 
+/* ---- futex: the one wrapper of the runtime (no glibc wrapper exists) */
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static inline long
+_lwkt_futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, (uint32_t *)uaddr, op, val, NULL, NULL, 0);
+}
+
 /* ---- single-writer counters: a plain add, never a locked RMW ---- */
 static inline void
 lwkt_stat_inc(_Atomic uint64_t *c)

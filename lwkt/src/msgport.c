@@ -315,16 +315,24 @@ port_cpu(lwkt_port_t p, const char *what, lwkt_msg_t m)
 	return rt->rt_cpu[p->mp_cpuid];
 }
 
+/* On the port's cpu, in a critical section: the owner waits on the port
+ * (WAITING set before it blocked): make it runnable. */
+static inline void
+tport_wake_owner(struct lwkt_cpu *gd, lwkt_port_t p)
+{
+	if (p->mp_flags & MSGPORTF_WAITING) {
+		p->mp_flags &= ~MSGPORTF_WAITING;
+		_lwkt_setrunqueue(gd, p->mp_td);
+	}
+}
+
 /* On the port's cpu, in a critical section: queue and wake the owner.
  * One function for both halves of seed 000's "queue + schedule". */
 static inline void
 tport_put_local(struct lwkt_cpu *gd, lwkt_port_t p, lwkt_msg_t m)
 {
 	q_append(p, m);
-	if (p->mp_flags & MSGPORTF_WAITING) {
-		p->mp_flags &= ~MSGPORTF_WAITING;
-		_lwkt_setrunqueue(gd, p->mp_td);
-	}
+	tport_wake_owner(gd, p);
 }
 
 /* IPI function: the hand-over's acquire side is the ring (ipiq.c). */
@@ -408,10 +416,7 @@ tport_reply_local(struct lwkt_cpu *gd, lwkt_port_t p, lwkt_msg_t m)
 	if (!(fl_get(m) & MSGF_SYNC))
 		q_append(p, m);
 	fl_done(m);	/* m is not touched after: its owner may reuse it */
-	if (p->mp_flags & MSGPORTF_WAITING) {
-		p->mp_flags &= ~MSGPORTF_WAITING;
-		_lwkt_setrunqueue(gd, p->mp_td);
-	}
+	tport_wake_owner(gd, p);
 }
 
 static void
@@ -901,12 +906,6 @@ lwkt_initport_func(lwkt_port_t p, int (*beginmsg)(lwkt_port_t, lwkt_msg_t),
 /* the outside caller's reply port: a futex on ms_flags (cpu.h: outside
  * calls block on futexes) */
 
-static long
-futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
-{
-	return syscall(SYS_futex, (uint32_t *)uaddr, op, val, NULL, NULL, 0);
-}
-
 static void
 outside_replyport(lwkt_port_t p, lwkt_msg_t m)
 {
@@ -914,7 +913,7 @@ outside_replyport(lwkt_port_t p, lwkt_msg_t m)
 	fl_done(m);
 	/* m may be gone once DONE is visible; FUTEX_WAKE only uses the
 	 * address as a key, it never dereferences it in user space. */
-	futex(&m->ms_flags, FUTEX_WAKE_PRIVATE, 1);
+	_lwkt_futex(&m->ms_flags, FUTEX_WAKE_PRIVATE, 1);
 }
 
 static struct lwkt_port outside_port;
@@ -934,7 +933,7 @@ outside_wait(lwkt_msg_t m)
 	/* acquire: pairs with fl_done in outside_replyport. */
 	while (!((f = atomic_load_explicit(&m->ms_flags,
 					   memory_order_acquire)) & MSGF_DONE))
-		futex(&m->ms_flags, FUTEX_WAIT_PRIVATE, f);
+		_lwkt_futex(&m->ms_flags, FUTEX_WAIT_PRIVATE, f);
 	return m->ms_error;
 }
 

@@ -150,12 +150,6 @@ _lwkt_choose(struct lwkt_cpu *gd)
 /* ---------------------------------------------------------------------- */
 /* switching */
 
-static long
-futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
-{
-	return syscall(SYS_futex, (uint32_t *)uaddr, op, val, NULL, NULL, 0);
-}
-
 static void
 wakeup_local(void *ident, void *unused);
 
@@ -174,7 +168,7 @@ reap(struct lwkt_cpu *gd, struct lwkt_thread *td)
 		/* Release: our last touches of td happen before the joiner
 		 * (acquire) owns and frees it.  td is not touched after. */
 		atomic_store_explicit(&td->td_exited, 1, memory_order_release);
-		futex(&td->td_exited, FUTEX_WAKE_PRIVATE, INT32_MAX);
+		_lwkt_futex(&td->td_exited, FUTEX_WAKE_PRIVATE, INT32_MAX);
 		lwkt_wakeup(td);	/* LWKT joiners sleep on td */
 	}
 	/* Last: shutdown waits for this to reach 0 (after our wakeups). */
@@ -514,12 +508,12 @@ lwkt_join(lwkt_thread_t td)
 		while (atomic_load_explicit(&td->td_exited,
 					    memory_order_acquire) == 0)
 			lwkt_tsleep(td);
-		mycpu()->gd_curthread->td_critcount--;
+		me->td_critcount--;
 	} else {
 		uint32_t v;
 		while ((v = atomic_load_explicit(&td->td_exited,
 						 memory_order_acquire)) == 0)
-			futex(&td->td_exited, FUTEX_WAIT_PRIVATE, v);
+			_lwkt_futex(&td->td_exited, FUTEX_WAIT_PRIVATE, v);
 	}
 	free(td);
 	return 0;
