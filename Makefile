@@ -108,20 +108,21 @@ run: deps all
 bench: all
 	$(B)/lwkt-bench $(BENCH_ARGS)
 
-# Every test in every build; the last line is "N passed, N failed".
+# Every test in every build; the last line is "N passed, N failed, N skipped".
 check: deps
 	ci/check
 
 # Checks that are not per build (model checking, trace round trips...):
-# modules append make targets to EXTRA_CHECKS; each counts as one test.
+# modules append make targets to EXTRA_CHECKS; each counts as one check
+# (skipped when it printed a "SKIPPED: ..." line).
 check-extra:
-	@mkdir -p build; p=0; f=0; \
-	for t in $(EXTRA_CHECKS); do \
-	  echo "=== extra: $$t"; \
-	  if $(MAKE) --no-print-directory $$t; then p=$$((p+1)); \
-	  else f=$$((f+1)); echo "check-extra: $$t FAILED"; fi; \
-	done; echo "$$p $$f" > build/extra-summary; \
-	echo "--- extra: $$p passed, $$f failed"
+	@ci/check-extra -o build/extra-summary $(EXTRA_CHECKS)
+
+# Tests of the ci/ scripts themselves (skip protocol, interruption...).
+.PHONY: ci-check
+ci-check:
+	ci/tests/ci-check
+EXTRA_CHECKS += ci-check
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
