@@ -42,8 +42,8 @@ WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
 CXXFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -pthread -fPIC \
-	-Ilwkt/include -Ibench $(SANFLAGS)
-ALL_CXXFLAGS := -std=c++17 $(CXXFLAGS) $(WARN) -pthread -fPIC -Ibench $(SANFLAGS)
+	-Ilwkt/include $(SANFLAGS)
+ALL_CXXFLAGS := -std=c++17 $(CXXFLAGS) $(WARN) -pthread -fPIC $(SANFLAGS)
 ALL_LDFLAGS := -pthread $(SANFLAGS) $(LDFLAGS)
 
 # Every entry point needs the packages, and pkg-config below needs them at

@@ -1,14 +1,12 @@
 # baselines/: the same workloads on pthread mutex+condvar, liburcu and MPICH.
-#   libbaselines.a   mutexq_*, urcuq_* (queues, RCU table stress)
-#   bench_*.c        benchmarks linked into lwkt-bench (BENCH_OBJS)
+#   libbaselines.a   mutexq_*, urcuq_* (queues, RCU table stress), linked
+#                    into lwkt-bench (its benchmarks live in bench/)
 #   mpi/             build/lwkt-bench-mpi (MPICH, OSU method), its own binary
 #   tests/test_*.c   Check tests -> $(B)/tests/baselines_test_*
 BL_URCU_PKGS := liburcu-memb liburcu-qsbr liburcu-cds
 BL_LIB_SRCS := baselines/mutexq.c baselines/urcuq.c baselines/urcuq_wfcq.c \
 	baselines/urcuq_memb.c baselines/urcuq_qsbr.c
 BL_LIB_OBJS := $(BL_LIB_SRCS:%.c=$(B)/%.o)
-BL_BENCH_SRCS := $(wildcard baselines/bench_*.c)
-BL_BENCH_OBJS := $(BL_BENCH_SRCS:%.c=$(B)/%.o)
 BL_LIBS := $(call pc_libs,$(BL_URCU_PKGS))
 
 $(B)/baselines/%.o: MOD_CFLAGS = -Ibaselines $(call pc_cflags,$(BL_URCU_PKGS))
@@ -20,9 +18,9 @@ $(B)/libbaselines.a: $(BL_LIB_OBJS)
 ALL_TARGETS += $(B)/libbaselines.a
 # lwkt-bench's prerequisites were expanded before this file was read: add
 # ours to the target; the link recipe expands BENCH_OBJS/BENCH_LIBS late.
-BENCH_OBJS += $(BL_BENCH_OBJS) $(B)/libbaselines.a
+BENCH_OBJS += $(B)/libbaselines.a
 BENCH_LIBS += $(BL_LIBS)
-$(B)/lwkt-bench: $(BL_BENCH_OBJS) $(B)/libbaselines.a
+$(B)/lwkt-bench: $(B)/libbaselines.a
 
 # Tests: one Check binary per file.
 BL_TEST_SRCS := $(wildcard baselines/tests/test_*.c)

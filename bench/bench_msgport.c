@@ -15,28 +15,49 @@
  */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench_lwkt.h"
+#include "lwkt/arch.h"
 #include "lwkt/msgport.h"
 
 #define SPIN_FOREVER 1000000000	/* ns: waiters poll, never sleep */
 
-/* Cache-line aligned: messages in flight side by side must not share a
- * line (false sharing between the client filling one and the server
- * reading its neighbour). */
+/*
+ * A request.  Cache-line aligned: messages in flight side by side must not
+ * share a line (false sharing between the client filling one and the
+ * server reading its neighbour).  The body follows the header with no gap:
+ * with a header of H bytes the request takes ceil((H + body) / 64) lines,
+ * the fewest the header allows (one line once H <= 48); today's 80-byte
+ * header puts the body on its second line, beside ms_id and the result,
+ * which every send writes anyway.
+ */
 struct bmsg {
-	_Alignas(64) struct lwkt_msg b_msg;	/* first */
-	int b_quit;
+	_Alignas(LWKT_CACHELINE) struct lwkt_msg b_msg;	/* first */
+	uint32_t b_quit;
+	uint32_t b_client;	/* reqrep: the sending client's index */
 	uint64_t b_payload;
 };
+#define BMSG_BODY (sizeof(uint64_t) + 2 * sizeof(uint32_t))
+_Static_assert(sizeof(struct bmsg) ==
+	       (sizeof(struct lwkt_msg) + BMSG_BODY + LWKT_CACHELINE - 1) /
+	       LWKT_CACHELINE * LWKT_CACHELINE,
+	       "a request takes more cache lines than its header forces");
 
+/*
+ * The server's side of a benchmark.  Lines: the first is set before the
+ * server starts (s_port, s_per) or written once (s_ready); the second is
+ * written by the server thread alone for every message, so that no client
+ * write (their counters live in their own structs, on their own lines)
+ * steals it from the server while it serves.
+ */
 struct srv {
 	lwkt_port_t s_port;	/* NULL: the server's own thread port */
+	uint64_t *s_per;	/* reqrep: requests served per client, or NULL */
 	_Atomic(lwkt_port_t) s_ready;	/* published by the server */
-	/* Written by the server thread only; read after join (or relaxed
-	 * from a client for a rate). */
-	_Atomic uint64_t s_served;
+	/* Server only; read after join (or relaxed by a client for a rate). */
+	_Alignas(LWKT_CACHELINE) _Atomic uint64_t s_served;
 	uint64_t s_sum;
 };
 
@@ -54,6 +75,8 @@ server_main(void *arg)
 			break;
 		}
 		s->s_sum += m->b_payload;
+		if (s->s_per)
+			s->s_per[m->b_client]++;
 		atomic_store_explicit(&s->s_served, ++served,
 				      memory_order_relaxed);
 		lwkt_replymsg(&m->b_msg, 0);
@@ -83,13 +106,16 @@ quit_server(lwkt_port_t p, lwkt_port_t rport)
 /* ---------------------------------------------------------------------- */
 /* round trips */
 
+/* Each spin port on its own line: both sides write both, but a message
+ * and its reply must not contend for one line they do not need. */
 struct rt {
 	gbench_state *r_st;
-	struct srv r_srv;
 	int r_srv_cpu;
 	bool r_spin;		/* spin ports for target and reply */
-	struct lwkt_port r_sport, r_rport;
-	uint64_t r_trips;
+	uint64_t r_trips;	/* the client, after its loop */
+	struct srv r_srv;
+	_Alignas(LWKT_CACHELINE) struct lwkt_port r_sport;
+	_Alignas(LWKT_CACHELINE) struct lwkt_port r_rport;
 };
 
 static void
@@ -105,12 +131,13 @@ rt_client(void *arg)
 	struct bmsg m;
 	memset(&m, 0, sizeof m);
 	lwkt_initmsg(&m.b_msg, rport, 0);
-	uint64_t x = (uint64_t)gbench_max_iterations(r->r_st);
+	uint64_t x = (uint64_t)gbench_max_iterations(r->r_st), trips = 0;
 	GBENCH_LOOP(r->r_st) {
 		m.b_payload = x++;
 		lwkt_domsg(p, &m.b_msg, 0);
-		r->r_trips++;
+		trips++;
 	}
+	r->r_trips = trips;
 	quit_server(p, rport);
 	lwkt_join(st);
 }
@@ -174,8 +201,8 @@ GBENCH_REGISTER(bm_domsg_spinport, "roundtrip/lwkt_domsg_spinport",
 
 struct stream {
 	gbench_state *s_st;
+	uint64_t s_sent, s_got;	/* the client, after its loop */
 	struct srv s_srv;
-	uint64_t s_sent, s_got;
 };
 
 static void
@@ -189,6 +216,7 @@ stream_client(void *arg)
 	lwkt_port_t self = lwkt_thread_port(NULL);
 	static struct bmsg w[STREAM_W];
 	int fresh = 0;
+	uint64_t sent = 0, got = 0;	/* locals: no shared line in the loop */
 	for (int i = 0; i < STREAM_W; i++) {
 		memset(&w[i], 0, sizeof w[i]);
 		lwkt_initmsg(&w[i].b_msg, NULL, 0);
@@ -199,16 +227,18 @@ stream_client(void *arg)
 			m = &w[fresh++];
 		} else {
 			m = (struct bmsg *)lwkt_waitport(self, 0);
-			s->s_got++;
+			got++;
 		}
-		m->b_payload = s->s_sent++;
+		m->b_payload = sent++;
 		lwkt_sendmsg(p, &m->b_msg);
 	}
 	/* Drain the window (outside the timed loop). */
-	while (s->s_got < s->s_sent) {
+	while (got < sent) {
 		lwkt_waitport(self, 0);
-		s->s_got++;
+		got++;
 	}
+	s->s_sent = sent;
+	s->s_got = got;
 	quit_server(p, NULL);
 	lwkt_join(st);
 }
@@ -228,7 +258,8 @@ bm_stream(gbench_state *st)
 	bench_lwkt_stop(st);
 	uint64_t n = (uint64_t)gbench_iterations_done(st);
 	uint64_t want = n * (n - 1) / 2;	/* sum of payloads 0..n-1 */
-	if (ok && (s.s_sent != n || atomic_load(&s.s_srv.s_served) != n ||
+	if (ok && (s.s_sent != n || s.s_got != n ||
+		   atomic_load(&s.s_srv.s_served) != n ||
 		   s.s_srv.s_sum != want))
 		gbench_skip_with_error(st, "a message was lost");
 	gbench_set_items_processed(st, (int64_t)n);
@@ -239,70 +270,149 @@ GBENCH_REGISTER(bm_stream, "stream/lwkt_sendmsg", gbench_use_real_time(f));
 /* ---------------------------------------------------------------------- */
 /* reqrep: N clients (alternating cpus) domsg one server on cpu 1.  The
  * timed client is client 0 (cpu 0); the others run until it is done.
- * items/s = requests served by the server during the timed loop. */
+ * items/s = requests served by the server during the timed loop.
+ *
+ * Checks (after every thread is joined): each client's count of answered
+ * requests equals the server's count for that client (none lost, none
+ * served twice), client 0 made exactly the timed iterations, and every
+ * client was served during the timed loop — when the loop is long enough
+ * to give each a turn (RR_FAIR_ROUNDS requests per client): otherwise
+ * items/s would be one client's rate under the name of N. */
+
+#define RR_MAX_CLIENTS 64
+#define RR_FAIR_ROUNDS 16
+
+/* One client's counter on its own line: written by that client at each
+ * answered request, read (relaxed) by client 0 at the loop's edges. */
+struct rr_client {
+	_Alignas(LWKT_CACHELINE) _Atomic uint64_t c_done;
+	struct reqrep *c_q;
+	uint32_t c_idx;
+};
 
 struct reqrep {
 	gbench_state *q_st;
+	lwkt_port_t q_port;	/* set before the other clients start */
+	int q_n;
+	uint64_t q_items;	/* client 0, after its loop */
+	uint64_t q_iters;	/* client 0, after its loop */
+	int q_unserved;		/* a client not served in the loop, or -1 */
+	int q_fault;		/* negative controls (tests), see below */
+	_Alignas(LWKT_CACHELINE) _Atomic int q_stop;	/* written once */
 	struct srv q_srv;
-	lwkt_port_t q_port;
-	_Atomic int q_stop;
-	_Atomic int q_running;
-	uint64_t q_items;
+	uint64_t q_per[RR_MAX_CLIENTS];	/* the server's, read after join */
+	struct rr_client q_cl[RR_MAX_CLIENTS];
 };
+
+/* Negative controls, chosen by LWKT_BENCH_FAULT for the tests that show
+ * the checks above can fail: client 1 stalls after its first answer
+ * (reqrep_starve), or miscounts its first answer (reqrep_lost). */
+enum { RR_FAULT_NONE, RR_FAULT_STARVE, RR_FAULT_LOST };
 
 static void
 rr_other(void *arg)
 {
-	struct reqrep *q = arg;
+	struct rr_client *c = arg;
+	struct reqrep *q = c->c_q;
 	struct bmsg m;
+	uint64_t done = 0;
+	int fault = c->c_idx == 1 ? q->q_fault : RR_FAULT_NONE;
 	memset(&m, 0, sizeof m);
 	lwkt_initmsg(&m.b_msg, NULL, 0);
-	atomic_fetch_add(&q->q_running, 1);
-	while (!atomic_load_explicit(&q->q_stop, memory_order_relaxed))
+	m.b_client = c->c_idx;
+	while (!atomic_load_explicit(&q->q_stop, memory_order_relaxed)) {
 		lwkt_domsg(q->q_port, &m.b_msg, 0);
+		if (fault == RR_FAULT_LOST) {
+			fault = RR_FAULT_NONE;	/* one answer uncounted */
+			continue;
+		}
+		atomic_store_explicit(&c->c_done, ++done,
+				      memory_order_relaxed);
+		if (fault == RR_FAULT_STARVE && done == 1) {
+			while (!atomic_load_explicit(&q->q_stop,
+						     memory_order_relaxed))
+				lwkt_yield();
+		}
+	}
 }
 
 static void
 rr_client0(void *arg)
 {
 	struct reqrep *q = arg;
-	int n = (int)gbench_range_x(q->q_st, 0);
-	lwkt_thread_t srv, others[64];
+	int n = q->q_n;
+	lwkt_thread_t srv, others[RR_MAX_CLIENTS];
+	uint64_t c0[RR_MAX_CLIENTS] = {0};
 	if (lwkt_create(server_main, &q->q_srv, 1, 0, &srv, "server") != 0)
 		return;
 	q->q_port = wait_server(&q->q_srv);
+	for (int i = 1; i < n; i++) {
+		q->q_cl[i].c_q = q;
+		q->q_cl[i].c_idx = (uint32_t)i;
+		if (lwkt_create(rr_other, &q->q_cl[i], i & 1, 0, &others[i],
+				"client") != 0) {
+			fprintf(stderr, "reqrep: lwkt_create failed for "
+				"client %d\n", i);
+			abort();
+		}
+	}
+	/* Setup: every client in its request loop and served once. */
 	for (int i = 1; i < n; i++)
-		lwkt_create(rr_other, q, i & 1, 0, &others[i], "client");
-	while (atomic_load(&q->q_running) < n - 1)
-		lwkt_yield();
+		while (atomic_load_explicit(&q->q_cl[i].c_done,
+					    memory_order_relaxed) == 0)
+			lwkt_yield();
 	struct bmsg m;
 	memset(&m, 0, sizeof m);
 	lwkt_initmsg(&m.b_msg, NULL, 0);
-	uint64_t s0 = 0;
+	m.b_client = 0;
+	uint64_t s0 = 0, done = 0;
 	bool first = true;
 	GBENCH_LOOP(q->q_st) {
 		if (first) {
 			s0 = atomic_load_explicit(&q->q_srv.s_served,
 						  memory_order_relaxed);
+			for (int i = 1; i < n; i++)
+				c0[i] = atomic_load_explicit(
+					&q->q_cl[i].c_done,
+					memory_order_relaxed);
 			first = false;
 		}
 		lwkt_domsg(q->q_port, &m.b_msg, 0);
+		done++;
 	}
 	q->q_items = atomic_load_explicit(&q->q_srv.s_served,
 					  memory_order_relaxed) - s0;
+	q->q_unserved = -1;
+	for (int i = 1; i < n && !first; i++)
+		if (atomic_load_explicit(&q->q_cl[i].c_done,
+					 memory_order_relaxed) == c0[i])
+			q->q_unserved = i;
+	q->q_iters = done;
 	atomic_store(&q->q_stop, 1);
 	for (int i = 1; i < n; i++)
 		lwkt_join(others[i]);
 	quit_server(q->q_port, NULL);
 	lwkt_join(srv);
+	atomic_store_explicit(&q->q_cl[0].c_done, done, memory_order_relaxed);
 }
 
 static void
 bm_reqrep(gbench_state *st)
 {
 	static struct reqrep q;
+	int64_t n = gbench_range_x(st, 0);
+	if (n < 1 || n > RR_MAX_CLIENTS) {
+		gbench_skip_with_error(st, "clients must be 1..64");
+		return;
+	}
 	memset(&q, 0, sizeof q);
 	q.q_st = st;
+	q.q_n = (int)n;
+	q.q_srv.s_per = q.q_per;
+	const char *fault = getenv("LWKT_BENCH_FAULT");
+	q.q_fault = !fault ? RR_FAULT_NONE
+		: !strcmp(fault, "reqrep_starve") ? RR_FAULT_STARVE
+		: !strcmp(fault, "reqrep_lost") ? RR_FAULT_LOST : RR_FAULT_NONE;
 	struct lwkt_config cfg;
 	lwkt_config_default(&cfg);
 	cfg.lc_idle_spin_ns = SPIN_FOREVER;
@@ -310,9 +420,32 @@ bm_reqrep(gbench_state *st)
 		return;
 	bool ok = bench_lwkt_run_on(st, 0, rr_client0, &q);
 	bench_lwkt_stop(st);
-	if (ok && q.q_items < (uint64_t)gbench_iterations_done(st))
-		gbench_skip_with_error(st, "the server missed requests");
+	uint64_t iters = (uint64_t)gbench_iterations_done(st);
 	gbench_set_items_processed(st, (int64_t)q.q_items);
+	if (!ok)
+		return;
+	static char err[128];
+	for (int i = 0; i < q.q_n; i++) {
+		uint64_t got = atomic_load_explicit(&q.q_cl[i].c_done,
+						    memory_order_relaxed);
+		if (q.q_per[i] != got) {
+			snprintf(err, sizeof err, "client %d: %llu answers, "
+				 "the server served %llu", i,
+				 (unsigned long long)got,
+				 (unsigned long long)q.q_per[i]);
+			gbench_skip_with_error(st, err);
+			return;
+		}
+	}
+	if (q.q_iters != iters) {
+		gbench_skip_with_error(st, "client 0 lost a request");
+		return;
+	}
+	if (q.q_unserved >= 0 && iters >= RR_FAIR_ROUNDS * (uint64_t)q.q_n) {
+		snprintf(err, sizeof err, "client %d was not served during "
+			 "the timed loop", q.q_unserved);
+		gbench_skip_with_error(st, err);
+	}
 }
 
 GBENCH_REGISTER(bm_reqrep, "reqrep/lwkt_msg", gbench_use_real_time(f),

@@ -1,11 +1,19 @@
 # lwkt-bench: the google-benchmark suite (C, through bench/gbench_shim.cc).
-# Other modules append their benchmark objects to BENCH_OBJS and their
-# libraries to BENCH_LIBS.
+# Every benchmark family lives here, the baselines' too (the mechanisms
+# they drive live in baselines/ and come in as libbaselines.a, which
+# baselines/module.mk appends to BENCH_OBJS with its libraries in
+# BENCH_LIBS).
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_OBJS += $(BENCH_SRCS:%.c=$(B)/%.o) $(B)/bench/gbench_shim.o
 BENCH_LIBS += $(call pc_libs,benchmark)
 
-$(B)/bench/%.o: MOD_CFLAGS = -DLWKT_GIT_REV='"$(GIT_REV)"'
+# Include paths per module: bench/ for its own headers; the families that
+# drive a baseline mechanism also see baselines/ (and liburcu's flags,
+# BL_URCU_PKGS, expanded when the recipe runs).
+$(B)/bench/%.o: MOD_CFLAGS = -Ibench -DLWKT_GIT_REV='"$(GIT_REV)"'
+BENCH_BL_SRCS := bench/bench_mutex.c $(wildcard bench/bench_urcu_*.c)
+$(BENCH_BL_SRCS:%.c=$(B)/%.o): MOD_CFLAGS += -Ibaselines \
+	$(call pc_cflags,$(BL_URCU_PKGS))
 
 # Linked with g++: the shim is C++ (TOOLCHAIN.md).  --whole-archive is not
 # needed: benchmarks register from constructors in the objects themselves.

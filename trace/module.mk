@@ -27,10 +27,7 @@ ALL_TARGETS += $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(TRACE_RUNTIME)
 INSTALL_LIB += $(TRACE_TP_LIB)
 INSTALL_BIN += trace/lwkt-record
 
-# Overhead benchmarks in lwkt-bench.
-BENCH_OBJS += $(B)/trace/bench_trace.o
-# bench/module.mk's rule expanded its prerequisites before this line.
-$(B)/lwkt-bench: $(B)/trace/bench_trace.o
+# The overhead benchmarks (overhead/tracepoint_*) live in bench/bench_trace.c.
 
 # Check tests (per build): the provider unloaded and loaded without session.
 TRACE_TEST_SRCS := $(wildcard trace/tests/test_*.c)
