@@ -26,7 +26,7 @@ run_fault(const char *fault, const char *filter)
 {
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd, "%s%s %s --benchmark_filter='%s' "
-		 "--benchmark_min_time=0.02 --benchmark_format=json 2>&1",
+		 "--benchmark_min_time=0.1 --benchmark_format=json 2>&1",
 		 fault ? "LWKT_BENCH_FAULT=" : "", fault ? fault : "", BENCH,
 		 filter);
 	FILE *p = popen(cmd, "r");
