@@ -1,5 +1,7 @@
 # liblwkt: the runtime.  Sources: lwkt/src/*.c; tests: lwkt/tests/test_*.c.
 LWKT_VERSION := 0.1.0
+# The SONAME's number: bump it when the ABI breaks.
+LWKT_SOVERSION := 0
 LWKT_PC_REQUIRES := hwloc
 LWKT_PC_LIBS := -llwkt -lboost_context -ldl -pthread
 LWKT_SRCS := $(wildcard lwkt/src/*.c)
@@ -13,7 +15,7 @@ $(B)/liblwkt.a: $(LWKT_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/liblwkt.so: $(LWKT_OBJS)
-	$(CC) -shared -Wl,-soname,liblwkt.so $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
+	$(CC) -shared -Wl,-soname,liblwkt.so.$(LWKT_SOVERSION) $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
 
 ALL_TARGETS += $(B)/liblwkt.a $(B)/liblwkt.so
 INSTALL_LIB += $(B)/liblwkt.a $(B)/liblwkt.so

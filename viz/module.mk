@@ -18,10 +18,9 @@ $(VIZ_PLUGIN): $(VIZ_OBJS)
 	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,babeltrace2) -lm
 
 ALL_TARGETS += $(VIZ_PLUGIN)
-# Installed in its own directory: --plugin-path is not recursive and loads
-# every .so it finds there.
-INSTALL_EXTRA += install -d $(DESTDIR)$(PREFIX)/lib/babeltrace2/plugins && \
-	install -m 644 $(VIZ_PLUGIN) $(DESTDIR)$(PREFIX)/lib/babeltrace2/plugins/ ;
+# Installed into BT2_PLUGINDIR (LIBDIR/babeltrace2/plugins): a directory
+# of plugins only, as --plugin-path is not recursive and loads every .so.
+INSTALL_BT2_PLUGIN += $(VIZ_PLUGIN)
 
 # Check tests (every build): the model, the escaping, and the plugin
 # loaded through libbabeltrace2 (parameters, bad input).
