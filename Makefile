@@ -166,6 +166,13 @@ install-check:
 	ci/tests/install-check
 EXTRA_CHECKS += install-check
 
+# ci/netns-mpi leaves nothing behind: failures at each step, signals,
+# SIGKILL (root only; SKIPPED otherwise).
+.PHONY: netns-cleanup-check
+netns-cleanup-check: $(BL_MPI_BIN)
+	ci/tests/netns-check $(BL_MPI_BIN)
+EXTRA_CHECKS += netns-cleanup-check
+
 # Installed binaries find what they load at run time (liblwkt-tp.so,
 # dlopen()ed by name) without LD_LIBRARY_PATH: a RUNPATH to LIBDIR, except
 # where the dynamic linker looks anyway (Debian policy: no rpath there).
