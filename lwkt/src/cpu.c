@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cpu.c - LWKT cpus: start-up on hwloc-bound host pthreads, the idle loop
- * (poll, spin a bounded time, then sleep on the idle futex word), the
- * injection inbox for callers outside LWKT, statistics, shutdown.
+ * (poll, spin a bounded time, then sleep on the idle futex word),
+ * statistics, shutdown; the per-cpu TLS pointer and lwkt_panic.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <string.h>
@@ -17,6 +18,36 @@
 #include "lwkt_trace.h"
 
 struct lwkt_runtime *lwkt_rt;
+
+__thread struct lwkt_cpu *lwkt_tls_gd __attribute__((tls_model("initial-exec")));
+
+void
+lwkt_panic(const char *fmt, ...)
+{
+	va_list ap;
+	struct lwkt_cpu *gd = mycpu();
+
+	fflush(stdout);
+	fprintf(stderr, "lwkt panic: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (gd != NULL)
+		fprintf(stderr, " [cpu %d, thread '%s' id %llu]", gd->gd_cpuid,
+			gd->gd_curthread->td_name,
+			(unsigned long long)gd->gd_curthread->td_id);
+	else
+		fprintf(stderr, " [not an LWKT thread]");
+	fputc('\n', stderr);
+	abort();
+}
+
+void
+_lwkt_not_lwkt(const char *fn)
+{
+	lwkt_panic("%s() called from a thread that is not an LWKT thread "
+		   "(see lwkt/cpu.h for the calls allowed there)", fn);
+}
 
 uint64_t
 lwkt_now_ns(void)
@@ -44,61 +75,7 @@ membarrier(int cmd)
 }
 
 /* ---------------------------------------------------------------------- */
-/* injection inbox: outside callers -> one cpu.  Not on a measured path,
- * so a mutex-protected list; gd_inbox_any lets the cpu skip the lock. */
-
-void
-_lwkt_inbox_push(struct lwkt_cpu *to, lwkt_ipifunc_t f, void *a1, void *a2)
-{
-	struct lwkt_inbox_item *it = malloc(sizeof *it);
-	if (it == NULL)
-		lwkt_panic("inbox: out of memory");
-	it->ii_next = NULL;
-	it->ii_func = f;
-	it->ii_arg1 = a1;
-	it->ii_arg2 = a2;
-	pthread_mutex_lock(&to->gd_inbox_lock);
-	if (to->gd_inbox_tail)
-		to->gd_inbox_tail->ii_next = it;
-	else
-		to->gd_inbox_head = it;
-	to->gd_inbox_tail = it;
-	atomic_store_explicit(&to->gd_inbox_any, 1, memory_order_relaxed);
-	pthread_mutex_unlock(&to->gd_inbox_lock);
-	/* Full fence inside: the outside sender is symmetric. */
-	_lwkt_wake_cpu(NULL, to);
-}
-
-int
-_lwkt_inbox_process(struct lwkt_cpu *gd)
-{
-	if (!atomic_load_explicit(&gd->gd_inbox_any, memory_order_relaxed))
-		return 0;
-	pthread_mutex_lock(&gd->gd_inbox_lock);
-	struct lwkt_inbox_item *it = gd->gd_inbox_head;
-	gd->gd_inbox_head = gd->gd_inbox_tail = NULL;
-	atomic_store_explicit(&gd->gd_inbox_any, 0, memory_order_relaxed);
-	pthread_mutex_unlock(&gd->gd_inbox_lock);
-	int n = 0;
-	while (it) {
-		struct lwkt_inbox_item *next = it->ii_next;
-		it->ii_func(it->ii_arg1, it->ii_arg2);
-		free(it);
-		it = next;
-		n++;
-	}
-	return n;
-}
-
-/* ---------------------------------------------------------------------- */
 /* the idle loop */
-
-static bool
-has_work(struct lwkt_cpu *gd)
-{
-	return _lwkt_ipiq_pending(gd) ||
-	       atomic_load_explicit(&gd->gd_inbox_any, memory_order_relaxed);
-}
 
 /*
  * The sleeper half of the asymmetric Dekker (sender half: ipiq.c,
@@ -116,7 +93,7 @@ idle_sleep(struct lwkt_cpu *gd)
 		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 	else
 		lwkt_fence_seq_cst();
-	if (has_work(gd) || gd->gd_stopping) {
+	if (_lwkt_work_pending(gd) || gd->gd_stopping) {
 		atomic_store_explicit(&gd->gd_idle, 0, memory_order_relaxed);
 		return;
 	}
@@ -159,7 +136,7 @@ _lwkt_cpu_idle_loop(struct lwkt_cpu *gd)
 		if ((int64_t)(now - idle_since) < lwkt_rt->rt_idle_spin_ns) {
 			/* Poll the rings; read the clock (~25 ns) only every
 			 * 256 polls, so an arrival is seen within one poll. */
-			for (int i = 0; i < 256 && !has_work(gd); i++)
+			for (int i = 0; i < 256 && !_lwkt_work_pending(gd); i++)
 				lwkt_cpu_relax();
 			continue;
 		}
@@ -213,13 +190,7 @@ runtime_free(struct lwkt_runtime *rt)
 		struct lwkt_cpu *gd = rt->rt_cpu[c];
 		if (gd == NULL)
 			continue;
-		struct lwkt_inbox_item *it = gd->gd_inbox_head;
-		while (it) {
-			struct lwkt_inbox_item *next = it->ii_next;
-			free(it);
-			it = next;
-		}
-		pthread_mutex_destroy(&gd->gd_inbox_lock);
+		_lwkt_inbox_fini(gd);
 		free(gd);
 	}
 	free(rt);
@@ -310,7 +281,7 @@ lwkt_init(const struct lwkt_config *cfg_in)
 		memset(gd, 0, sizeof *gd);
 		gd->gd_cpuid = (int)c;
 		gd->gd_pu = pus[c];
-		pthread_mutex_init(&gd->gd_inbox_lock, NULL);
+		_lwkt_inbox_init(gd);
 		rt->rt_cpu[c] = gd;
 	}
 	if (e == 0)

@@ -11,8 +11,6 @@
  * leaving context's struct as `data`, so the arriving side stores the
  * returned fctx into it (see _lwkt_ctx_arrive).
  */
-#include <unistd.h>
-
 #include "lwkt_priv.h"
 
 
@@ -32,15 +30,11 @@ _lwkt_ctx_init_self(struct lwkt_ctx *c)
 }
 
 void
-_lwkt_ctx_init_thread(struct lwkt_thread *td, void (*entry)(transfer_t))
+_lwkt_ctx_init_stack(struct lwkt_ctx *c, void *lo, size_t size,
+		     void (*entry)(transfer_t))
 {
-	struct lwkt_ctx *c = &td->td_ctx;
-	size_t guard = (size_t)sysconf(_SC_PAGESIZE);
-	char *lo = (char *)td->td_stack + guard;
-	size_t size = td->td_stack_map - guard;
-
 	/* make_fcontext wants the top of the stack (it grows down). */
-	c->c_fctx = LWKT_MAKE(lo + size, size, entry);
+	c->c_fctx = LWKT_MAKE((char *)lo + size, size, entry);
 	c->c_stack_lo = lo;
 	c->c_stack_size = size;
 #ifdef LWKT_TSAN

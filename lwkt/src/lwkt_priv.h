@@ -27,7 +27,9 @@
 #include "lwkt/ipiq.h"
 #include "lwkt/thread.h"
 
-/* ---- misuse: DragonFly panics, we abort with the context ---- */
+/* ---- misuse: DragonFly panics, we abort with the context (cpu.c).
+ * The one upward call every file may make: it never returns, like
+ * DragonFly's panic() called from lwkt_ipiq.c and everywhere else. ---- */
 __attribute__((noreturn, format(printf, 1, 2)))
 void lwkt_panic(const char *fmt, ...);
 #define LWKT_ASSERT(cond, ...)						\
@@ -87,8 +89,9 @@ lwkt_stat_inc(_Atomic uint64_t *c)
 /*
  * One slot carries its own sequence word, so the target polls the slot,
  * not a shared index: one cache-line transfer carries one message (two
- * 32-byte slots per line).  DESIGN.md: this layout made a polled round
- * trip 1.08-1.41x the raw cache-line ping-pong here.
+ * 32-byte slots per line).  Measured on the reference 2-core EPYC VM:
+ * a polled round trip 1.08-1.41x the raw cache-line ping-pong of the same
+ * run (a ring with shared head/tail indices moves two lines a message).
  *
  * is_seq == n + 1 means "slot holds message n" (n = free-running index).
  * Producer: writes func/args (plain), then release-stores is_seq.
@@ -120,7 +123,7 @@ struct lwkt_ipiring {
 	_Alignas(LWKT_CACHELINE) struct lwkt_ipislot ir_slot[];	/* 2^n */
 };
 
-/* Outside callers' inbox entry (cpu.c). */
+/* Outside callers' inbox entry (ipiq_inbox.c). */
 struct lwkt_inbox_item {
 	struct lwkt_inbox_item *ii_next;
 	lwkt_ipifunc_t ii_func;
@@ -156,7 +159,7 @@ struct lwkt_thread {
 	int td_migrate_to;		/* target cpu while TDF_MIGRATING */
 	bool td_joinable;		/* immutable after lwkt_create: join
 					 * reads it from any thread */
-	void *td_msgport;		/* message port slot (msgport.c) */
+	void *td_msgport;		/* its own port (msgport_thread.c) */
 	void *td_tokens;		/* held tokens (token.c) */
 	char td_name[32];
 };
@@ -269,6 +272,36 @@ _lwkt_need_cpu(const char *fn)
 	return gd;
 }
 
+/* ---- critical sections, the runtime's own variants ----
+ * crit_enter()/crit_exit() (crit.c) look the thread up, check misuse and
+ * trace.  Inside the runtime the thread is at hand, so these three do the
+ * count only, as DragonFly's crit_enter_quick()/crit_exit_quick()/
+ * crit_exit_noyield() (sys/sys/thread2.h):
+ *   _lwkt_crit_enter(td)          count++.
+ *   _lwkt_crit_exit(gd, td)       count--; at zero, runs what arrived
+ *                                 meanwhile (a hard-IPI signal that found
+ *                                 the count up left its IPIs for this).
+ *   _lwkt_crit_exit_noyield(td)   count-- and nothing else: each caller
+ *                                 states why nothing can be left waiting.
+ * The signal fences keep the protected accesses between the count
+ * updates (the count is read by our own signal handler, nobody else). */
+static inline void
+_lwkt_crit_enter(struct lwkt_thread *td)
+{
+	td->td_critcount++;
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void
+_lwkt_crit_exit_noyield(struct lwkt_thread *td)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	td->td_critcount--;
+}
+
+static inline void _lwkt_crit_exit(struct lwkt_cpu *gd,
+				   struct lwkt_thread *td);
+
 /* ipiq.c */
 int _lwkt_ipiq_alloc(struct lwkt_runtime *rt);
 void _lwkt_ipiq_free(struct lwkt_runtime *rt);
@@ -293,11 +326,25 @@ _lwkt_ipiq_pending(struct lwkt_cpu *gd)
 	return false;
 }
 
+/* ipiq_inbox.c: outside callers -> one cpu (a mutex-protected list). */
+void _lwkt_inbox_init(struct lwkt_cpu *gd);
+void _lwkt_inbox_fini(struct lwkt_cpu *gd);	/* frees unrun items */
+void _lwkt_inbox_push(struct lwkt_cpu *to, lwkt_ipifunc_t f, void *a1,
+		      void *a2);
+int _lwkt_inbox_process(struct lwkt_cpu *gd);	/* in crit; count */
+
+/* True if an IPI or an inbox item waits (hints, relaxed). */
+static inline bool
+_lwkt_work_pending(struct lwkt_cpu *gd)
+{
+	return _lwkt_ipiq_pending(gd) ||
+	       atomic_load_explicit(&gd->gd_inbox_any, memory_order_relaxed);
+}
+
 /* Runs pending IPIs and inbox items; the caller holds a crit section. */
 static inline void
 _lwkt_poll_pending(struct lwkt_cpu *gd)
 {
-	int _lwkt_inbox_process(struct lwkt_cpu *gd);
 	if (_lwkt_ipiq_pending(gd))
 		_lwkt_ipiq_process(gd);
 	if (atomic_load_explicit(&gd->gd_inbox_any, memory_order_relaxed))
@@ -306,10 +353,18 @@ _lwkt_poll_pending(struct lwkt_cpu *gd)
 void _lwkt_ipiq_signal_init(void);
 void _lwkt_wake_cpu(struct lwkt_cpu *from, struct lwkt_cpu *to);
 
+static inline void
+_lwkt_crit_exit(struct lwkt_cpu *gd, struct lwkt_thread *td)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	if (--td->td_critcount == 0 && _lwkt_work_pending(gd)) {
+		td->td_critcount++;
+		_lwkt_poll_pending(gd);
+		td->td_critcount--;
+	}
+}
+
 /* cpu.c */
-void _lwkt_inbox_push(struct lwkt_cpu *to, lwkt_ipifunc_t f, void *a1,
-		      void *a2);
-int _lwkt_inbox_process(struct lwkt_cpu *gd);
 void _lwkt_cpu_idle_loop(struct lwkt_cpu *gd);
 
 /* thread.c */
@@ -319,12 +374,19 @@ struct lwkt_thread *_lwkt_choose(struct lwkt_cpu *gd);
 void _lwkt_switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next);
 void _lwkt_adopt(void *td, void *unused);
 
-/* msgport.c: the thread's own port, made at create, freed at reap. */
+/* msgport_thread.c: the thread's own port, made at create, freed at
+ * reap. */
 int _lwkt_msgport_thread_init(struct lwkt_thread *td, int cpu);
 void _lwkt_msgport_thread_fini(struct lwkt_thread *td);
 
+/* serialize.c: true if the calling thread holds s. */
+struct lwkt_serialize;
+bool _lwkt_serialize_held(struct lwkt_serialize *s);
+
 /* ctx.c */
-void _lwkt_ctx_init_thread(struct lwkt_thread *td, void (*entry)(transfer_t));
+/* A new context on the stack [lo, lo + size) that starts in entry. */
+void _lwkt_ctx_init_stack(struct lwkt_ctx *c, void *lo, size_t size,
+			  void (*entry)(transfer_t));
 void _lwkt_ctx_init_self(struct lwkt_ctx *c);
 void _lwkt_ctx_fini(struct lwkt_ctx *c);
 /* First code on a new context: completes the switch bookkeeping. */

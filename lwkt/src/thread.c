@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * thread.c - lightweight threads and the per-cpu scheduler: run queues by
- * priority, switch/yield/sleep, wait channels, exit and join, migration,
- * and critical sections.
+ * priority, switch/yield/sleep, wait channels, exit and join, migration.
  *
  * Everything here runs on the thread's own cpu, inside a critical section
  * where it touches scheduler state, so none of it needs a lock or an
  * atomic: another cpu that wants to change our state (schedule a thread,
  * wake a channel, hand us a migrating thread) sends us an IPI.
+ * Critical sections are in crit.c, panic and the per-cpu TLS in cpu.c.
  */
 #include <errno.h>
 #include <linux/futex.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -20,75 +19,6 @@
 #include "lwkt_priv.h"
 #include "lwkt_trace.h"
 #include "token_priv.h"
-
-__thread struct lwkt_cpu *lwkt_tls_gd __attribute__((tls_model("initial-exec")));
-
-void
-lwkt_panic(const char *fmt, ...)
-{
-	va_list ap;
-	struct lwkt_cpu *gd = mycpu();
-
-	fflush(stdout);
-	fprintf(stderr, "lwkt panic: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (gd != NULL)
-		fprintf(stderr, " [cpu %d, thread '%s' id %llu]", gd->gd_cpuid,
-			gd->gd_curthread->td_name,
-			(unsigned long long)gd->gd_curthread->td_id);
-	else
-		fprintf(stderr, " [not an LWKT thread]");
-	fputc('\n', stderr);
-	abort();
-}
-
-void
-_lwkt_not_lwkt(const char *fn)
-{
-	lwkt_panic("%s() called from a thread that is not an LWKT thread "
-		   "(see lwkt/cpu.h for the calls allowed there)", fn);
-}
-
-/* ---------------------------------------------------------------------- */
-/* critical sections */
-
-void
-crit_enter(void)
-{
-	struct lwkt_thread *td = _lwkt_need_cpu("crit_enter")->gd_curthread;
-	if (td->td_critcount++ == 0)
-		LWKT_TRACE(crit_enter, td->td_gd->gd_cpuid, td->td_id);
-	/* Keeps the protected accesses after the increment. */
-	atomic_signal_fence(memory_order_seq_cst);
-}
-
-void
-crit_exit(void)
-{
-	struct lwkt_cpu *gd = _lwkt_need_cpu("crit_exit");
-	struct lwkt_thread *td = gd->gd_curthread;
-
-	if (td->td_critcount <= 0)
-		lwkt_panic("crit_exit() without crit_enter() (depth %d)",
-			   td->td_critcount);
-	atomic_signal_fence(memory_order_seq_cst);
-	if (--td->td_critcount != 0)
-		return;
-	LWKT_TRACE(crit_exit, gd->gd_cpuid, td->td_id);
-	/* The crit_exit that drops the count to zero runs what waited. */
-	td->td_critcount++;
-	_lwkt_poll_pending(gd);
-	td->td_critcount--;
-}
-
-int
-crit_depth(void)
-{
-	struct lwkt_cpu *gd = mycpu();
-	return gd ? gd->gd_curthread->td_critcount : 0;
-}
 
 /* ---------------------------------------------------------------------- */
 /* run queue: one list per priority; gd_rqmask bit p = list p non-empty */
@@ -300,7 +230,8 @@ lwkt_schedule(lwkt_thread_t td)
 		_lwkt_setrunqueue(gd, td);
 		gd->gd_curthread->td_critcount--;
 	} else {
-		/* One IPI carries the whole wake-up (seed 000). */
+		/* One IPI carries the whole wake-up (Dillon, kernel@
+		 * dragonflybsd.org, 19 Jul 2003: "queue + schedule"). */
 		lwkt_send_ipiq(td->td_gd->gd_cpuid, schedule_ipi, td);
 	}
 }
@@ -457,7 +388,8 @@ lwkt_create_pri(lwkt_thread_fn fn, void *arg, int cpu, int flags, int pri,
 	td->td_id = atomic_fetch_add_explicit(&rt->rt_next_tid, 1,
 					      memory_order_relaxed);
 	snprintf(td->td_name, sizeof td->td_name, "%s", name ? name : "lwkt");
-	_lwkt_ctx_init_thread(td, thread_entry);
+	_lwkt_ctx_init_stack(&td->td_ctx, (char *)td->td_stack + page,
+			     rt->rt_stack_size, thread_entry);
 	td->td_gd = rt->rt_cpu[cpu];
 	atomic_fetch_add_explicit(&rt->rt_live_threads, 1,
 				  memory_order_relaxed);

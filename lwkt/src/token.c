@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * token.c - LWKT tokens, two designs behind one API (lwkt/token.h):
- * the 2004 cpu-owned token (seed 001: the owning cpu takes it with plain
+ * the 2004 cpu-owned token (the owning cpu takes it with plain
  * stores in a critical section, a foreign cpu asks by IPI) and today's
  * atomic token (CAS on a count word, shared/exclusive).  Both share the
  * per-thread held list and the release-at-switch-out / re-acquire-at-
@@ -21,67 +21,16 @@
  *     holds before it waits (no hold-and-wait: no deadlock), then retries
  *     the whole list.  Hence "no atomicity across a blocking call".
  *
- * CPU-owned design, the foreign path:
- *   requester (cpu c): seq_cst fetch_or of bit c into t_reqmask, then a
- *     seq_cst load of t_cpu; if that names another cpu, a "poke" IPI to
- *     it.  Its waiting threads sit on c's token wait queue (tok_waitq[c]:
- *     the recorded dependency "these threads cannot run until the tokens
- *     they list come back") until a grant reschedules them.
- *   owner (cpu o): at a release that drops t_ref to 0 (explicit release
- *     or switch-out) it loads t_reqmask; in the poke IPI it re-checks.
- *     Giving away: pick a requester, clear its bit, store t_cpu = -1, send
- *     the grant IPI (its release/acquire carries the protected data).
- *   receiver: stores t_cpu = itself, clears its own bit, issues a seq_cst
- *     fence, and only then looks at t_reqmask again.  Dekker pair with
- *     the requester's RMW-then-load: either the receiver sees the new bit
- *     or the requester sees t_cpu == receiver and pokes it.
- *   Livelock breaker: an owner keeps a token (t_ref == 0) that one of its
- *   own waiting threads lists, unless a requester has a lower cpu index.
- *   The lowest-numbered cpu with waiters therefore collects what its
- *   waiters need and makes progress; nothing waits in a cycle.
+ * The designs live in token_cpu.c (cpu-owned) and token_atomic.c.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
-#include "lwkt/token.h"
-#include "lwkt_priv.h"
-#include "lwkt_trace.h"
 #include "token_priv.h"
 
-#define LWKT_TOKEN_MAGIC 0x746f6b6eu	/* "tokn" */
-
-/* tr_mode */
-#define TR_EXCL		0
-#define TR_SHARED	1
-
-struct lwkt_tokref {
-	struct lwkt_token *tr_tok;
-	uint8_t tr_mode;	/* TR_EXCL / TR_SHARED as requested */
-	uint8_t tr_held;	/* physically held now */
-	uint8_t tr_counted;	/* atomic: this ref changed t_count (not a
-				 * recursive hold under our own exclusive) */
-};
-
-/* Owned by the thread's cpu; lives in td->td_tokens. */
-struct lwkt_tokstate {
-	struct lwkt_tokref ts_ref[LWKT_MAXTOKENS];
-	int ts_n;			/* stack depth */
-	bool ts_inslow;			/* in acquire_all(): the switch-in
-					 * hook stands aside */
-	bool ts_waiting;		/* on tok_waitq[cpu] */
-	struct lwkt_tokstate *ts_wnext;	/* tok_waitq link */
-	struct lwkt_thread *ts_td;
-};
-
-/* Per-cpu: threads waiting for cpu-owned tokens, and counters.  Entry c
- * is written by cpu c only (own line each). */
-static struct tok_percpu {
-	_Alignas(LWKT_CACHELINE) struct lwkt_tokstate *tp_waitq;
-	_Atomic uint64_t tp_requests;
-	_Atomic uint64_t tp_transfers;
-	_Atomic uint64_t tp_contended;
-} tok_pcpu[LWKT_MAXCPU];
+/* Per-cpu token state (token_priv.h). */
+struct tok_percpu tok_pcpu[LWKT_MAXCPU];
 
 /* Runtime default design: 0 until resolved (then 1 or 2).  Relaxed: a
  * racing first use resolves it twice to the same value. */
@@ -177,298 +126,7 @@ tokstate(struct lwkt_thread *td)
 }
 
 /* ---------------------------------------------------------------------- */
-/*
- * The cpu-owned fast paths.  Self-contained on purpose (no call, no
- * locked instruction): test_token_asm.c disassembles these two functions
- * in the linked binary and fails on any `lock` prefix, `xchg`, call, or
- * jump out of the function.  Keep them that way: tracing and IPI
- * processing live in the callers.
- *
- * Not processing IPIs at the end of this few-instruction critical
- * section only delays an IPI that arrived meanwhile to the thread's next
- * polling point, as any non-yielding code does; a foreign request is
- * still served here, by the release that sees t_reqmask.
- */
-__attribute__((noinline, noclone)) bool
-_lwkt_token_cpu_fastget(struct lwkt_token *tok)
-{
-	struct lwkt_cpu *gd = lwkt_tls_gd;
-	if (gd == NULL)
-		return false;
-	struct lwkt_thread *td = gd->gd_curthread;
-	struct lwkt_tokstate *ts = td->td_tokens;
-	if (ts == NULL || ts->ts_n >= LWKT_MAXTOKENS || ts->ts_inslow)
-		return false;
-	bool ok = false;
-	/* The critical section keeps IPI functions (a poke giving tok
-	 * away) out from between the check and the increment.  Soft IPIs
-	 * run only at polling points, none of them in here; a hard IPI (a
-	 * signal, lc_hard_ipi) can run them at any instruction outside a
-	 * critical section.  So the count is bumped in hard-IPI mode only:
-	 * the store-forwarding chain of four counter updates per get+rel
-	 * was the largest cost of this path. */
-	bool crit = lwkt_rt->rt_hard_ipi;
-	if (crit)
-		td->td_critcount++;
-	atomic_signal_fence(memory_order_seq_cst);
-	/* Relaxed, i.e. a plain load: only this cpu stores its own id. */
-	if (atomic_load_explicit(&tok->t_cpu, memory_order_relaxed) ==
-	    gd->gd_cpuid) {
-		tok->t_ref++;
-		struct lwkt_tokref *r = &ts->ts_ref[ts->ts_n++];
-		r->tr_tok = tok;
-		r->tr_mode = TR_EXCL;
-		r->tr_held = 1;
-		r->tr_counted = 1;
-		ok = true;
-	}
-	atomic_signal_fence(memory_order_seq_cst);
-	if (crit)
-		td->td_critcount--;
-	return ok;
-}
-
-__attribute__((noinline, noclone)) bool
-_lwkt_token_cpu_fastrel(struct lwkt_token *tok)
-{
-	struct lwkt_cpu *gd = lwkt_tls_gd;
-	if (gd == NULL)
-		return false;
-	struct lwkt_thread *td = gd->gd_curthread;
-	struct lwkt_tokstate *ts = td->td_tokens;
-	if (ts == NULL || ts->ts_n == 0)
-		return false;
-	struct lwkt_tokref *r = &ts->ts_ref[ts->ts_n - 1];
-	if (r->tr_tok != tok || !r->tr_held)
-		return false;	/* misuse: the slow path names it */
-	bool ok = false;
-	bool crit = lwkt_rt->rt_hard_ipi;	/* as in fastget */
-	if (crit)
-		td->td_critcount++;
-	atomic_signal_fence(memory_order_seq_cst);
-	/* A last hold with a request pending goes the slow way (give it
-	 * away).  Relaxed load of the mask: a plain load; a bit set just
-	 * after it is served by the requester's poke IPI. */
-	if (tok->t_ref > 1 ||
-	    atomic_load_explicit(&tok->t_reqmask, memory_order_relaxed) == 0) {
-		tok->t_ref--;
-		ts->ts_n--;
-		ok = true;
-	}
-	atomic_signal_fence(memory_order_seq_cst);
-	if (crit)
-		td->td_critcount--;
-	return ok;
-}
-
-/* ---------------------------------------------------------------------- */
-/* cpu-owned: the foreign path (IPIs; may use locked instructions) */
-
-static void cpu_grant_ipi(void *tok, void *unused);
-
-/* Does a thread waiting on this cpu list tok?  (The recorded dependency:
- * those threads cannot run until tok is here.) */
-static bool
-local_waiter_wants(struct lwkt_cpu *gd, struct lwkt_token *tok)
-{
-	for (struct lwkt_tokstate *w = tok_pcpu[gd->gd_cpuid].tp_waitq; w;
-	     w = w->ts_wnext)
-		for (int i = 0; i < w->ts_n; i++)
-			if (w->ts_ref[i].tr_tok == tok)
-				return true;
-	return false;
-}
-
-/*
- * Owner cpu, critical section, t_ref == 0: sends tok to a requester, if
- * any (see the livelock breaker in the file header).
- */
-static void
-cpu_give_away(struct lwkt_cpu *gd, struct lwkt_token *tok)
-{
-	int me = gd->gd_cpuid;
-	uint64_t mine = 1ull << me;
-	/* acquire: pairs with the requester's seq_cst RMW (not needed for
-	 * data, which travels with IPIs; keeps the mask read fresh). */
-	uint64_t mask = atomic_load_explicit(&tok->t_reqmask,
-					     memory_order_acquire);
-	if (mask & mine) {	/* our own request, already satisfied */
-		atomic_fetch_and_explicit(&tok->t_reqmask, ~mine,
-					  memory_order_relaxed);
-		mask &= ~mine;
-	}
-	if (mask == 0)
-		return;
-	if (local_waiter_wants(gd, tok)) {
-		mask &= mine - 1;	/* only lower-numbered cpus win */
-		if (mask == 0)
-			return;
-	}
-	/* Round robin: the first requester above us, else the lowest. */
-	uint64_t above = me == 63 ? 0 : mask & ~((mine << 1) - 1);
-	int to = __builtin_ctzll(above ? above : mask);
-	atomic_fetch_and_explicit(&tok->t_reqmask, ~(1ull << to),
-				  memory_order_relaxed);
-	atomic_store_explicit(&tok->t_cpu, -1, memory_order_relaxed);
-	lwkt_stat_inc(&tok_pcpu[me].tp_transfers);
-	LWKT_TRACE(token_transfer, tok, (uint32_t)me, (uint32_t)to);
-	/* The IPI's release (ring slot) publishes the protected data and
-	 * our token fields to the receiver's acquire. */
-	lwkt_send_ipiq(to, cpu_grant_ipi, tok);
-}
-
-/* Runs on the receiving cpu. */
-static void
-cpu_grant_ipi(void *arg, void *unused)
-{
-	(void)unused;
-	struct lwkt_token *tok = arg;
-	struct lwkt_cpu *gd = mycpu();
-	int me = gd->gd_cpuid;
-
-	atomic_store_explicit(&tok->t_cpu, me, memory_order_seq_cst);
-	atomic_fetch_and_explicit(&tok->t_reqmask, ~(1ull << me),
-				  memory_order_seq_cst);
-	/* Receiver half of the Dekker pair (file header): after this fence
-	 * we see every request whose requester saw t_cpu != me. */
-	atomic_thread_fence(memory_order_seq_cst);
-	tok->t_ref = 0;
-	tok->t_pin = 0;
-	bool woke = false;
-	for (struct lwkt_tokstate *w = tok_pcpu[me].tp_waitq; w;
-	     w = w->ts_wnext) {
-		for (int i = 0; i < w->ts_n; i++) {
-			if (w->ts_ref[i].tr_tok == tok) {
-				_lwkt_setrunqueue(gd, w->ts_td);
-				woke = true;
-				break;
-			}
-		}
-	}
-	if (woke) {
-		/* Held for the waiters until one of them runs. */
-		tok->t_pin = 1;
-		tok->t_ref = 1;
-	} else {
-		cpu_give_away(gd, tok);
-	}
-}
-
-/* Runs on the cpu a requester believed to be the owner. */
-static void
-cpu_poke_ipi(void *arg, void *unused)
-{
-	(void)unused;
-	struct lwkt_token *tok = arg;
-	struct lwkt_cpu *gd = mycpu();
-	if (atomic_load_explicit(&tok->t_cpu, memory_order_relaxed) ==
-	    gd->gd_cpuid && tok->t_ref == 0)
-		cpu_give_away(gd, tok);
-	/* Otherwise: a holder runs (its release serves the request), or
-	 * the token left (its receiver sees the bit: Dekker above). */
-}
-
-static void
-cpu_request(struct lwkt_cpu *gd, struct lwkt_thread *td,
-	    struct lwkt_token *tok)
-{
-	int me = gd->gd_cpuid;
-	/* Requester half of the Dekker pair: RMW, then load t_cpu. */
-	atomic_fetch_or_explicit(&tok->t_reqmask, 1ull << me,
-				 memory_order_seq_cst);
-	int owner = atomic_load_explicit(&tok->t_cpu, memory_order_seq_cst);
-	if (owner >= lwkt_rt->rt_ncpus)
-		lwkt_panic("lwkt_gettoken: token '%s' (%p) is owned by cpu %d "
-			   "but only %d cpus run (initialized under another "
-			   "runtime?)", tok->t_name, (void *)tok, owner,
-			   lwkt_rt->rt_ncpus);
-	lwkt_stat_inc(&tok_pcpu[me].tp_requests);
-	LWKT_TRACE(token_request, tok, (uint32_t)me, td->td_id);
-	if (owner >= 0 && owner != me)
-		lwkt_send_ipiq(owner, cpu_poke_ipi, tok);
-}
-
-/* ---------------------------------------------------------------------- */
 /* physical take / give-up of one tokref (critical section) */
-
-static bool
-holds_shared_only(struct lwkt_tokstate *ts, struct lwkt_token *tok, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (ts->ts_ref[i].tr_tok == tok &&
-		    ts->ts_ref[i].tr_mode == TR_SHARED &&
-		    ts->ts_ref[i].tr_counted)
-			return true;
-	return false;
-}
-
-/* Atomic design: one try, no waiting.  want_req: a failed exclusive try
- * sets TOK_EXCLREQ so that new readers hold back (gettoken only; a
- * trytoken must not leave it behind). */
-static bool
-atomic_try(struct lwkt_thread *td, struct lwkt_tokstate *ts, int idx,
-	   bool want_req)
-{
-	struct lwkt_tokref *r = &ts->ts_ref[idx];
-	struct lwkt_token *tok = r->tr_tok;
-	uint64_t c = atomic_load_explicit(&tok->t_count, memory_order_relaxed);
-
-	for (;;) {
-		if (c & LWKT_TOK_EXCLUSIVE) {
-			if (atomic_load_explicit(&tok->t_owner,
-						 memory_order_relaxed) == td) {
-				r->tr_counted = 0;	/* recursion */
-				return true;
-			}
-			return false;
-		}
-		uint64_t n;
-		if (r->tr_mode == TR_EXCL) {
-			if (c & ~LWKT_TOK_EXCLREQ) {	/* readers in */
-				if (want_req && !(c & LWKT_TOK_EXCLREQ))
-					atomic_fetch_or_explicit(
-					    &tok->t_count, LWKT_TOK_EXCLREQ,
-					    memory_order_relaxed);
-				return false;
-			}
-			n = LWKT_TOK_EXCLUSIVE;		/* clears EXCLREQ */
-		} else {
-			/* A waiting writer holds new readers back, but not
-			 * one that already reads (it would wait on itself). */
-			if ((c & LWKT_TOK_EXCLREQ) &&
-			    !holds_shared_only(ts, tok, idx))
-				return false;
-			n = c + LWKT_TOK_INCR;
-		}
-		/* acquire: pairs with the release RMW of the last holder. */
-		if (atomic_compare_exchange_weak_explicit(
-			    &tok->t_count, &c, n, memory_order_acquire,
-			    memory_order_relaxed))
-			break;
-	}
-	if (r->tr_mode == TR_EXCL)
-		atomic_store_explicit(&tok->t_owner, td, memory_order_relaxed);
-	r->tr_counted = 1;
-	return true;
-}
-
-static void
-atomic_giveup(struct lwkt_tokref *r)
-{
-	struct lwkt_token *tok = r->tr_tok;
-	if (!r->tr_counted)
-		return;
-	/* release: publishes our writes to the next holder's acquire. */
-	if (r->tr_mode == TR_EXCL) {
-		atomic_store_explicit(&tok->t_owner, NULL,
-				      memory_order_relaxed);
-		atomic_fetch_and_explicit(&tok->t_count, ~LWKT_TOK_EXCLUSIVE,
-					  memory_order_release);
-	} else {
-		atomic_fetch_sub_explicit(&tok->t_count, LWKT_TOK_INCR,
-					  memory_order_release);
-	}
-}
 
 /* Takes ts_ref[idx] if that needs no waiting.  Cpu-owned: a miss sends
  * a request (if `request`). */
@@ -477,24 +135,9 @@ take_one(struct lwkt_cpu *gd, struct lwkt_thread *td,
 	 struct lwkt_tokstate *ts, int idx, bool request)
 {
 	struct lwkt_tokref *r = &ts->ts_ref[idx];
-	struct lwkt_token *tok = r->tr_tok;
-	bool ok;
-
-	if (tok->t_design == LWKT_TOKEN_ATOMIC) {
-		ok = atomic_try(td, ts, idx, request);
-	} else if (atomic_load_explicit(&tok->t_cpu, memory_order_relaxed)
-		   == gd->gd_cpuid) {
-		if (tok->t_pin > 0)
-			tok->t_pin--;	/* the grant's hold becomes ours */
-		else
-			tok->t_ref++;
-		r->tr_counted = 1;
-		ok = true;
-	} else {
-		if (request)
-			cpu_request(gd, td, tok);
-		ok = false;
-	}
+	bool ok = r->tr_tok->t_design == LWKT_TOKEN_ATOMIC
+		? _lwkt_tokatomic_try(td, ts, idx, request)
+		: _lwkt_tokcpu_take(gd, td, r, request);
 	r->tr_held = ok;
 	return ok;
 }
@@ -502,19 +145,13 @@ take_one(struct lwkt_cpu *gd, struct lwkt_thread *td,
 static void
 giveup_one(struct lwkt_cpu *gd, struct lwkt_tokref *r)
 {
-	struct lwkt_token *tok = r->tr_tok;
 	if (!r->tr_held)
 		return;
 	r->tr_held = 0;
-	if (tok->t_design == LWKT_TOKEN_ATOMIC) {
-		atomic_giveup(r);
-	} else if (--tok->t_ref == 0) {
-		/* Explicit release or switch: the moment seed 001 lets a
-		 * foreign request take the token. */
-		if (atomic_load_explicit(&tok->t_reqmask,
-					 memory_order_relaxed) != 0)
-			cpu_give_away(gd, tok);
-	}
+	if (r->tr_tok->t_design == LWKT_TOKEN_ATOMIC)
+		_lwkt_tokatomic_giveup(r);
+	else
+		_lwkt_tokcpu_giveup(gd, r->tr_tok);
 }
 
 static void
@@ -656,48 +293,6 @@ gettoken_slow(struct lwkt_token *tok, int mode)
 	crit_exit();
 }
 
-/* Atomic design fast path: uncontended, first hold. */
-static inline bool
-atomic_fastget(struct lwkt_token *tok, int mode)
-{
-	struct lwkt_cpu *gd = lwkt_tls_gd;
-	if (gd == NULL)
-		return false;
-	struct lwkt_thread *td = gd->gd_curthread;
-	struct lwkt_tokstate *ts = td->td_tokens;
-	if (ts == NULL || ts->ts_n >= LWKT_MAXTOKENS || ts->ts_inslow)
-		return false;
-	uint64_t c = atomic_load_explicit(&tok->t_count, memory_order_relaxed);
-	uint64_t n;
-	if (mode == TR_EXCL) {
-		if (c != 0)
-			return false;
-		n = LWKT_TOK_EXCLUSIVE;
-	} else {
-		if (c & (LWKT_TOK_EXCLUSIVE | LWKT_TOK_EXCLREQ))
-			return false;
-		n = c + LWKT_TOK_INCR;
-	}
-	/* acquire: pairs with the last holder's release RMW. */
-	if (!atomic_compare_exchange_strong_explicit(&tok->t_count, &c, n,
-						     memory_order_acquire,
-						     memory_order_relaxed))
-		return false;
-	if (mode == TR_EXCL)
-		atomic_store_explicit(&tok->t_owner, td, memory_order_relaxed);
-	/* No critical section needed: the tokref push is ours alone, and a
-	 * switch-out (none can happen here) would give it up consistently
-	 * only once pushed. */
-	struct lwkt_tokref *r = &ts->ts_ref[ts->ts_n];
-	r->tr_tok = tok;
-	r->tr_mode = (uint8_t)mode;
-	r->tr_held = 1;
-	r->tr_counted = 1;
-	atomic_signal_fence(memory_order_seq_cst);
-	ts->ts_n++;
-	return true;
-}
-
 static inline void
 trace_acquire(struct lwkt_token *tok)
 {
@@ -715,7 +310,7 @@ lwkt_gettoken(struct lwkt_token *tok)
 				return;
 			}
 		} else if (tok->t_design == LWKT_TOKEN_ATOMIC &&
-			   atomic_fastget(tok, TR_EXCL)) {
+			   _lwkt_tokatomic_fastget(tok, TR_EXCL)) {
 			trace_acquire(tok);
 			return;
 		}
@@ -727,7 +322,7 @@ void
 lwkt_gettoken_shared(struct lwkt_token *tok)
 {
 	if (tok != NULL && tok->t_design == LWKT_TOKEN_ATOMIC &&
-	    atomic_fastget(tok, TR_SHARED)) {
+	    _lwkt_tokatomic_fastget(tok, TR_SHARED)) {
 		trace_acquire(tok);
 		return;
 	}

@@ -8,11 +8,14 @@
  *   thread port      owned by one thread; touched only by the owner's cpu,
  *                    inside a critical section.  Another cpu reaches it
  *                    with one IPI that queues the message AND schedules the
- *                    owner (seed 000): no lock, no atomic RMW on the port.
+ *                    owner (Dillon, kernel@dragonflybsd.org, 19 Jul 2003,
+ *                    "Initial messaging / message-port infrastructure is
+ *                    in"): no lock, no atomic RMW on the port.
  *                    Every thread has one (lwkt_thread_port).
  *   spin port        any thread on any cpu; a spinlock guards the queue.
- *   serializer port  callers hold the port's serializer (lwkt_serialize).
- *   function port    mp_putport is the user's beginmsg (seed 002): it
+ *   serializer port  callers hold the port's serializer (serialize.h).
+ *   function port    mp_putport is the user's beginmsg (Dillon, "Re:
+ *                    messaging questions...", kernel@, 19 Nov 2003): it
  *                    handles the message inline and returns the result, or
  *                    takes it over (queues/forwards it) and returns EASYNC.
  *
@@ -44,6 +47,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lwkt/serialize.h"
 #include "lwkt/thread.h"
 
 #ifdef __cplusplus
@@ -115,7 +119,6 @@ struct lwkt_msg {
  * mp_kind, mp_cpuid, mp_td, mp_id and the ops are set at init and
  * read-only after (senders read them without the owner's exclusion).
  */
-struct lwkt_serialize;
 struct lwkt_port {
 	struct lwkt_msg *mp_head;
 	struct lwkt_msg *mp_tail;
@@ -143,22 +146,9 @@ struct lwkt_port {
 	lwkt_msg_t (*mp_waitport)(lwkt_port_t, int flags);
 	void (*mp_replyport)(lwkt_port_t, lwkt_msg_t);
 	int (*mp_dropmsg)(lwkt_port_t, lwkt_msg_t);
+	/* lwkt_abortmsg's per-flavour half (internal: set by initport). */
+	void (*mp_abortport)(lwkt_port_t, lwkt_msg_t);
 };
-
-/*
- * A serializer: a lock whose holder may block (DragonFly lwkt_serialize).
- * Waiting for it polls IPIs and yields, so a holder on the same cpu or
- * one waiting for our IPIs always gets to run.
- */
-struct lwkt_serialize {
-	_Atomic uint32_t ls_lock;	/* 0 free, 1 held: exchange(acquire)
-					 * to take, store(release) to drop */
-	_Atomic(void *) ls_owner;	/* holder's identity, for asserts */
-};
-void lwkt_serialize_init(struct lwkt_serialize *s);
-void lwkt_serialize_enter(struct lwkt_serialize *s);
-bool lwkt_serialize_try(struct lwkt_serialize *s);
-void lwkt_serialize_exit(struct lwkt_serialize *s);
 
 /* ---- ports ---- */
 
@@ -172,7 +162,7 @@ void lwkt_initport_thread(lwkt_port_t port, lwkt_thread_t td);
 void lwkt_initport_spin(lwkt_port_t port);
 void lwkt_initport_serialize(lwkt_port_t port, struct lwkt_serialize *s);
 /*
- * Function port (seed 002): beginmsg(port, msg) runs in the sender's
+ * Function port (DragonFly's original port): beginmsg(port, msg) runs in the sender's
  * context, with the sender still owning the message.  It returns a result
  * (0 or a positive errno: handled inline; the message stays with the
  * sender) or EASYNC (it took the message: it must get replied later, e.g.
