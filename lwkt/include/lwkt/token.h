@@ -3,7 +3,8 @@
  * token.h - LWKT tokens: two designs behind one API, chosen per token at
  * run time so one binary compares them.
  *
- *  LWKT_TOKEN_CPU_OWNED  (2004, seed 001) a token belongs to a cpu.  On
+ *  LWKT_TOKEN_CPU_OWNED  (Dillon, "lkwt in DragonFly", kernel@dragonfly
+ *      bsd.org, 6 Feb 2004) a token belongs to a cpu.  On
  *      the owning cpu, get and release are plain loads and stores inside
  *      a critical section: no bus-locked instruction.  A foreign cpu asks
  *      the owner (it sets its bit in the token's request mask and sends
@@ -51,7 +52,7 @@ extern "C" {
 
 enum lwkt_token_design {
 	LWKT_TOKEN_DEFAULT = 0,		/* the runtime default, at init */
-	LWKT_TOKEN_CPU_OWNED = 1,	/* 2004, seed 001 */
+	LWKT_TOKEN_CPU_OWNED = 1,	/* the 2004 design */
 	LWKT_TOKEN_ATOMIC = 2,		/* today's DragonFly */
 };
 
