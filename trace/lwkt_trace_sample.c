@@ -12,19 +12,26 @@
  * ring, the server dispatches it, replies, and the reply travels as one
  * IPI on the 1->0 ring.  A token moves between the cpus once per window.
  *
- *   lwkt-trace-sample [--msgs N] [--window W] [--exit-code C]
+ *   lwkt-trace-sample [--msgs N] [--window W] [--services] [--exit-code C]
  *
+ * --services: the server also acts as a protocol service thread (each
+ * dispatch inside netisr_dispatch_begin/end, alternately mpsafe, a
+ * netisr_rollup per window) and serves a real system call (getppid) as a
+ * syscall message every 8th message (sysmsg_begin/end).
  * --exit-code C: after the run, exit with status C (tests a failing
  * command under trace/lwkt-record).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <lwkt/arch.h>
 #include <lwkt/topo.h>
@@ -64,6 +71,7 @@ struct sample {
 	uint64_t s_window;
 	int s_pu[2];			/* host PU per cpu, -1: unpinned */
 	uint64_t s_served;		/* server only, read after join */
+	bool s_services;		/* netisr / sysmsg events too */
 	char s_token;			/* its address is the token id */
 };
 
@@ -148,6 +156,23 @@ sample_server(void *arg)
 		msg_id = sample_ipi_recv(in, 0, 1, &ipi_id, sample_ipi_request);
 		LWKT_TRACE(crit_enter, 1, 2);
 		LWKT_TRACE(msg_dispatch, msg_id, SAMPLE_SERVER_PORT, 1, 2);
+		if (sm->s_services) {
+			/* The handler's "message" is the ring slot. */
+			const void *msg = &in->sr_slot[msg_id % SAMPLE_RING];
+
+			LWKT_TRACE(netisr_dispatch_begin, msg, 1, i & 1);
+			if (i % 8 == 0) {
+				long r;
+
+				LWKT_TRACE(sysmsg_begin, msg, SYS_getppid);
+				r = syscall(SYS_getppid);
+				LWKT_TRACE(sysmsg_end, msg, SYS_getppid, r,
+					   r < 0 ? errno : 0);
+			}
+			LWKT_TRACE(netisr_dispatch_end, msg);
+			if (i % sm->s_window == sm->s_window - 1)
+				LWKT_TRACE(netisr_rollup, 1, sm->s_window);
+		}
 		LWKT_TRACE(msg_reply, msg_id, SAMPLE_CLIENT_PORT, 1, 0, 2, 0);
 		sample_ipi_send(out, 1, 0, msg_id, sample_ipi_reply);
 		LWKT_TRACE(crit_exit, 1, 2);
@@ -240,9 +265,12 @@ main(int argc, char **argv)
 			rc = sample_uarg(a, v, 1, &sm.s_window);
 		else if (!strcmp(a, "--exit-code"))
 			rc = sample_uarg(a, v, 0, &code);
-		else {
+		else if (!strcmp(a, "--services")) {
+			sm.s_services = true;
+			continue;
+		} else {
 			fprintf(stderr, "usage: lwkt-trace-sample [--msgs N] "
-				"[--window W] [--exit-code C]\n");
+				"[--window W] [--services] [--exit-code C]\n");
 			return !strcmp(a, "-h") || !strcmp(a, "--help") ? 0 : 2;
 		}
 		if (rc)

@@ -8,49 +8,82 @@
 #include "model.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-const struct viz_evdesc viz_evdesc[VIZ_EV__COUNT] = {
-	[VIZ_EV_GENERIC] = { "", { NULL }, -1 },
-	[VIZ_EV_IPI_SEND] = { "ipi_send", { "src", "dst", "ipi_id", "func" }, 0 },
-	[VIZ_EV_IPI_RECV] = { "ipi_recv", { "src", "dst", "ipi_id", "func" }, 1 },
-	[VIZ_EV_IPI_DONE] = { "ipi_done", { "src", "dst", "ipi_id" }, 1 },
-	[VIZ_EV_IPI_RING_FULL] = { "ipi_ring_full", { "src", "dst", "fill" }, 0 },
-	[VIZ_EV_IPI_WAKE] = { "ipi_wake", { "src", "dst", "mode" }, 0 },
-	[VIZ_EV_IDLE_ENTER] = { "idle_enter", { "cpu" }, 0 },
-	[VIZ_EV_IDLE_SLEEP] = { "idle_sleep", { "cpu" }, 0 },
-	[VIZ_EV_IDLE_EXIT] = { "idle_exit", { "cpu" }, 0 },
-	[VIZ_EV_THREAD_CREATE] = { "thread_create", { "cpu", "tid", "name" }, 0 },
-	[VIZ_EV_THREAD_SWITCH] = { "thread_switch", { "cpu", "from_tid", "to_tid" }, 0 },
-	[VIZ_EV_THREAD_EXIT] = { "thread_exit", { "cpu", "tid" }, 0 },
-	[VIZ_EV_CRIT_ENTER] = { "crit_enter", { "cpu", "tid" }, 0 },
-	[VIZ_EV_CRIT_EXIT] = { "crit_exit", { "cpu", "tid" }, 0 },
-	[VIZ_EV_MSG_SEND] = { "msg_send",
-		{ "msg_id", "port_id", "src", "dst", "tid", "flags" }, 2 },
-	[VIZ_EV_MSG_DISPATCH] = { "msg_dispatch",
-		{ "msg_id", "port_id", "cpu", "tid" }, 2 },
-	[VIZ_EV_MSG_REPLY] = { "msg_reply",
-		{ "msg_id", "port_id", "src", "dst", "tid", "error" }, 2 },
-	[VIZ_EV_MSG_WAIT_BEGIN] = { "msg_wait_begin", { "msg_id", "cpu", "tid" }, 1 },
-	[VIZ_EV_MSG_WAIT_END] = { "msg_wait_end", { "msg_id", "cpu", "tid" }, 1 },
-	[VIZ_EV_TOKEN_REQUEST] = { "token_request", { "tok", "cpu", "tid" }, 1 },
-	[VIZ_EV_TOKEN_TRANSFER] = { "token_transfer",
-		{ "tok", "from_cpu", "to_cpu" }, 1 },
-	[VIZ_EV_TOKEN_ACQUIRE] = { "token_acquire", { "tok", "cpu", "tid" }, 1 },
-	[VIZ_EV_TOKEN_RELEASE] = { "token_release", { "tok", "cpu", "tid" }, 1 },
-	[VIZ_EV_MUTEXQ_ENQ] = { "mutexq_enqueue", { "queue_id", "cpu", "seq" }, -1 },
-	[VIZ_EV_MUTEXQ_DEQ] = { "mutexq_dequeue", { "queue_id", "cpu", "seq" }, -1 },
-	[VIZ_EV_MPI_SEND] = { "mpi_send", { "rank", "peer", "tag", "bytes", "seq" }, -1 },
-	[VIZ_EV_MPI_RECV] = { "mpi_recv", { "rank", "peer", "tag", "bytes", "seq" }, -1 },
+/*
+ * The descriptors, from the schema table: names and types at compile
+ * time (a dispatch on the number of "TYPE, field" items, 2..12); the own
+ * and tid indexes by name at first use (pthread_once).
+ */
+#define VD_NARG(...) VD_NARG_(__VA_ARGS__, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define VD_NARG_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, n, ...) n
+#define VD_CAT(a, b) VD_CAT_(a, b)
+#define VD_CAT_(a, b) a##b
+#define VD_N(...) VD_CAT(VD_N, VD_NARG(__VA_ARGS__))(__VA_ARGS__)
+#define VD_N2(t, n) #n
+#define VD_N4(t, n, ...) #n, VD_N2(__VA_ARGS__)
+#define VD_N6(t, n, ...) #n, VD_N4(__VA_ARGS__)
+#define VD_N8(t, n, ...) #n, VD_N6(__VA_ARGS__)
+#define VD_N10(t, n, ...) #n, VD_N8(__VA_ARGS__)
+#define VD_N12(t, n, ...) #n, VD_N10(__VA_ARGS__)
+#define VD_T(...) VD_CAT(VD_T, VD_NARG(__VA_ARGS__))(__VA_ARGS__)
+#define VD_T2(t, n) VIZ_FT_##t
+#define VD_T4(t, n, ...) VIZ_FT_##t, VD_T2(__VA_ARGS__)
+#define VD_T6(t, n, ...) VIZ_FT_##t, VD_T4(__VA_ARGS__)
+#define VD_T8(t, n, ...) VIZ_FT_##t, VD_T6(__VA_ARGS__)
+#define VD_T10(t, n, ...) VIZ_FT_##t, VD_T8(__VA_ARGS__)
+#define VD_T12(t, n, ...) VIZ_FT_##t, VD_T10(__VA_ARGS__)
+
+static struct viz_evdesc evdesc[VIZ_EV__COUNT] = {
+	[VIZ_EV_GENERIC] = { "", { NULL }, { 0 }, -1, -1 },
+#define LWKT_EVENT(name, own, doc, ...) \
+	[VIZ_EV_##name] = { #name, { VD_N(__VA_ARGS__), NULL }, \
+			    { VD_T(__VA_ARGS__) }, -1, -1 },
+#include "../trace/lwkt_events.def"
+#undef LWKT_EVENT
 };
+
+static const char *const evown[VIZ_EV__COUNT] = {
+	[VIZ_EV_GENERIC] = "NONE",
+#define LWKT_EVENT(name, own, doc, ...) [VIZ_EV_##name] = #own,
+#include "../trace/lwkt_events.def"
+#undef LWKT_EVENT
+};
+
+static pthread_once_t evdesc_once = PTHREAD_ONCE_INIT;
+
+static void
+evdesc_init(void)
+{
+	for (int k = 1; k < VIZ_EV__COUNT; k++) {
+		for (int i = 0; evdesc[k].f[i]; i++) {
+			if (strcmp(evdesc[k].f[i], evown[k]) == 0)
+				evdesc[k].own = i;
+			/* thread_create's tid is the new thread, not the one
+			 * running (the table says so). */
+			if (strcmp(evdesc[k].f[i], "tid") == 0 &&
+			    k != VIZ_EV_thread_create)
+				evdesc[k].tid = i;
+		}
+	}
+}
+
+const struct viz_evdesc *
+viz_evdesc_get(void)
+{
+	pthread_once(&evdesc_once, evdesc_init);
+	return evdesc;
+}
 
 const char *const viz_msg_cat_name[VIZ_MSG__COUNT] = {
 	"msg", "ipi", "mutexq", "mpi",
 };
 
 const char *const viz_span_kind_name[VIZ_SPAN__COUNT] = {
-	"thread", "idle", "sleep", "crit", "ipi", "unknown",
+	"thread", "idle", "sleep", "crit", "ipi", "unknown", "netisr",
+	"sysmsg",
 };
 
 const char *const viz_lat_name[VIZ_LAT__COUNT] = {
@@ -62,7 +95,7 @@ enum viz_evk
 viz_evk_from_name(const char *name)
 {
 	for (int k = 1; k < VIZ_EV__COUNT; k++)
-		if (strcmp(viz_evdesc[k].name, name) == 0)
+		if (strcmp(VIZ_EVDESC[k].name, name) == 0)
 			return (enum viz_evk)k;
 	return VIZ_EV_GENERIC;
 }
@@ -86,6 +119,7 @@ struct viz_map {
 #define KEY_TID ((1ull << 63) | (1ull << 61))
 #define KEY_MQ ((1ull << 63) | (1ull << 60))
 #define KEY_MPI ((1ull << 63) | (1ull << 59))
+#define KEY_SPAN ((1ull << 63) | (1ull << 58))	/* | kind: msg -> lane */
 
 static size_t
 map_hash(uint64_t k1, uint64_t k2)
@@ -429,6 +463,7 @@ viz_model_fini(struct viz_model *m)
 	free(m->lat);
 	free(m->lat_idx);
 	free(m->lanes);
+	free(m->command);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -445,23 +480,6 @@ viz_model_thread_name(const struct viz_model *m, uint64_t tid, size_t *len)
 
 /* ---- events */
 
-/* The a[] index of the running thread's tid, -1 if the event has none. */
-static const signed char tid_field[VIZ_EV__COUNT] = {
-	[VIZ_EV_GENERIC] = -1, [VIZ_EV_IPI_SEND] = -1, [VIZ_EV_IPI_RECV] = -1,
-	[VIZ_EV_IPI_DONE] = -1, [VIZ_EV_IPI_RING_FULL] = -1,
-	[VIZ_EV_IPI_WAKE] = -1, [VIZ_EV_IDLE_ENTER] = -1,
-	[VIZ_EV_IDLE_SLEEP] = -1, [VIZ_EV_IDLE_EXIT] = -1,
-	[VIZ_EV_THREAD_CREATE] = -1, [VIZ_EV_THREAD_SWITCH] = -1,
-	[VIZ_EV_THREAD_EXIT] = 1, [VIZ_EV_CRIT_ENTER] = 1,
-	[VIZ_EV_CRIT_EXIT] = 1, [VIZ_EV_MSG_SEND] = 4,
-	[VIZ_EV_MSG_DISPATCH] = 3, [VIZ_EV_MSG_REPLY] = 4,
-	[VIZ_EV_MSG_WAIT_BEGIN] = 2, [VIZ_EV_MSG_WAIT_END] = 2,
-	[VIZ_EV_TOKEN_REQUEST] = 2, [VIZ_EV_TOKEN_TRANSFER] = -1,
-	[VIZ_EV_TOKEN_ACQUIRE] = 2, [VIZ_EV_TOKEN_RELEASE] = 2,
-	[VIZ_EV_MUTEXQ_ENQ] = -1, [VIZ_EV_MUTEXQ_DEQ] = -1,
-	[VIZ_EV_MPI_SEND] = -1, [VIZ_EV_MPI_RECV] = -1,
-};
-
 /*
  * No running state known (the trace starts mid-run, or lost events cut
  * it): an event that names the running thread starts its span; any other
@@ -473,11 +491,11 @@ static int
 lane_infer(struct viz_model *m, int lane, struct viz_lane *l,
 	   const struct viz_ev *ev, uint64_t t)
 {
-	int tf = tid_field[ev->k];
+	int tf = VIZ_EVDESC[ev->k].tid;
 
 	switch (ev->k) {
-	case VIZ_EV_THREAD_SWITCH: case VIZ_EV_IDLE_ENTER:
-	case VIZ_EV_IDLE_SLEEP: case VIZ_EV_IDLE_EXIT:
+	case VIZ_EV_thread_switch: case VIZ_EV_idle_enter:
+	case VIZ_EV_idle_sleep: case VIZ_EV_idle_exit:
 		return 0;	/* they set the state themselves */
 	default:
 		break;
@@ -507,7 +525,7 @@ on_msg(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
 	bool fresh;
 
 	switch (ev->k) {
-	case VIZ_EV_MSG_SEND:
+	case VIZ_EV_msg_send:
 		s = map_put(m->open, a[0], KEY_MSG, &fresh);
 		if (!s)
 			return ENOMEM;
@@ -521,7 +539,7 @@ on_msg(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
 			.flow = m->next_flow++, .src = lane, .dst = (int)a[3],
 			.t_send = t, .disp_lane = -1, .reply_lane = -1 };
 		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
-	case VIZ_EV_MSG_DISPATCH:
+	case VIZ_EV_msg_dispatch:
 		s = map_find(m->open, a[0], KEY_MSG);
 		if (!s || s->msg.has_disp) {
 			m->c.unmatched++;
@@ -534,7 +552,7 @@ on_msg(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
 			    t - s->msg.t_send))
 			return ENOMEM;
 		return m->ops->flow(m->out, VIZ_FLOW_STEP, &s->msg, lane, t);
-	case VIZ_EV_MSG_REPLY:
+	case VIZ_EV_msg_reply:
 		s = map_find(m->open, a[0], KEY_MSG);
 		if (!s) {
 			m->c.unmatched++;
@@ -573,7 +591,7 @@ on_ipi(struct viz_model *m, struct viz_lane *l, const struct viz_ev *ev,
 	bool fresh;
 
 	switch (ev->k) {
-	case VIZ_EV_IPI_SEND:
+	case VIZ_EV_ipi_send:
 		s = map_put(m->open, a[2], ipi_key(a), &fresh);
 		if (!s)
 			return ENOMEM;
@@ -582,7 +600,7 @@ on_ipi(struct viz_model *m, struct viz_lane *l, const struct viz_ev *ev,
 			.dst = (int)a[1], .t_send = t, .disp_lane = -1,
 			.reply_lane = -1 };
 		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
-	case VIZ_EV_IPI_RECV:
+	case VIZ_EV_ipi_recv:
 		if (lane_push(m, lane, l, VIZ_SPAN_IPI, t, a[0]))
 			return -1;
 		s = map_find(m->open, a[2], ipi_key(a));
@@ -601,7 +619,7 @@ on_ipi(struct viz_model *m, struct viz_lane *l, const struct viz_ev *ev,
 		m->c.ipis_done++;
 		map_del(m->open, s);
 		return 0;
-	case VIZ_EV_IPI_DONE:
+	case VIZ_EV_ipi_done:
 		return lane_pop(m, lane, l, VIZ_SPAN_IPI, t);
 	default:
 		return 0;
@@ -618,8 +636,8 @@ static int
 on_pair(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
 {
 	const uint64_t *a = ev->a;
-	bool mq = ev->k == VIZ_EV_MUTEXQ_ENQ || ev->k == VIZ_EV_MUTEXQ_DEQ;
-	bool start = ev->k == VIZ_EV_MUTEXQ_ENQ || ev->k == VIZ_EV_MPI_SEND;
+	bool mq = ev->k == VIZ_EV_mutexq_enqueue || ev->k == VIZ_EV_mutexq_dequeue;
+	bool start = ev->k == VIZ_EV_mutexq_enqueue || ev->k == VIZ_EV_mpi_send;
 	uint64_t k1, k2;
 	struct viz_slot *s;
 	bool fresh;
@@ -671,6 +689,49 @@ on_pair(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
 	return 0;
 }
 
+/*
+ * Sections joined by an object's address (its begin may be the only step
+ * that names the cpu): a protocol thread's handler (netisr_dispatch_begin
+ * on its cpu -> netisr_dispatch_end) and a served system call
+ * (sysmsg_begin -> sysmsg_end, on the lane of the PU that recorded them).
+ * The map remembers the lane of the begin.
+ */
+static int
+on_span(struct viz_model *m, const struct viz_ev *ev, int lane,
+	struct viz_lane *l, uint64_t t)
+{
+	bool begin = ev->k == VIZ_EV_netisr_dispatch_begin ||
+		     ev->k == VIZ_EV_sysmsg_begin;
+	bool netisr = ev->k == VIZ_EV_netisr_dispatch_begin ||
+		      ev->k == VIZ_EV_netisr_dispatch_end;
+	enum viz_span_kind kind = netisr ? VIZ_SPAN_NETISR : VIZ_SPAN_SYSMSG;
+	uint64_t k2 = KEY_SPAN | (uint64_t)kind;
+	struct viz_slot *s;
+	bool fresh;
+
+	if (begin) {
+		s = map_put(m->open, ev->a[0], k2, &fresh);
+		if (!s)
+			return ENOMEM;
+		s->msg = (struct viz_msg){ .src = lane };
+		return lane_push(m, lane, l, kind, t, netisr ? ev->a[2] : ev->a[1]);
+	}
+	s = map_find(m->open, ev->a[0], k2);
+	if (!s) {
+		m->c.unmatched++;
+		return m->ops->instant(m->out, ev, lane, t);
+	}
+	int bl = s->msg.src;
+	map_del(m->open, s);
+	if (bl != lane && lane_get(m, bl, &l))
+		return 0;
+	if (bl != lane)
+		l->tlast = t;
+	if (ev->k == VIZ_EV_sysmsg_end && m->ops->instant(m->out, ev, bl, t))
+		return -1;
+	return lane_pop(m, bl, l, kind, t);
+}
+
 int
 viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 {
@@ -679,6 +740,24 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 	uint64_t t;
 
 	m->c.events++;
+	/* The recorder's calibration burst and its result come before the
+	 * command: not drawn, and not the start of the timeline. */
+	if (ev->k == VIZ_EV_calib_tick) {
+		m->c.calib_events++;
+		return 0;
+	}
+	if (ev->k == VIZ_EV_record_info) {
+		char *cmd = malloc(ev->str_len + 1);
+		if (!cmd)
+			return ENOMEM;
+		memcpy(cmd, ev->str ? ev->str : "", ev->str_len);
+		cmd[ev->str_len] = '\0';
+		free(m->command);
+		m->command = cmd;
+		m->event_cost_ps = ev->a[1];
+		m->calib_n = ev->a[2];
+		return 0;
+	}
 	if (!m->have_base) {
 		m->have_base = true;
 		m->base = ev->ts;
@@ -692,7 +771,7 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 
 	if (ev->provider)
 		m->c.provider_events++;
-	if (viz_evdesc[ev->k].own < 0) {
+	if (VIZ_EVDESC[ev->k].own < 0) {
 		if (ev->pu < 0) {
 			m->c.no_cpu_events++;
 			return 0;
@@ -704,14 +783,24 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 			return rc == EINVAL ? 0 : rc;
 		l->tlast = t;
 		l->pu = ev->pu;
-		if (ev->k != VIZ_EV_GENERIC && (rc = on_pair(m, ev, lane, t)))
-			return rc;
+		switch (ev->k) {
+		case VIZ_EV_mutexq_enqueue: case VIZ_EV_mutexq_dequeue:
+		case VIZ_EV_mpi_send: case VIZ_EV_mpi_recv:
+			if ((rc = on_pair(m, ev, lane, t)))
+				return rc;
+			break;
+		case VIZ_EV_netisr_dispatch_end:
+		case VIZ_EV_sysmsg_begin: case VIZ_EV_sysmsg_end:
+			return on_span(m, ev, lane, l, t);
+		default:
+			break;
+		}
 		return m->ops->instant(m->out, ev, lane, t);
 	}
 
 	m->c.lwkt_events++;
-	lane = (int)ev->a[viz_evdesc[ev->k].own];
-	if (ev->a[viz_evdesc[ev->k].own] >= VIZ_MAX_LANES) {
+	lane = (int)ev->a[VIZ_EVDESC[ev->k].own];
+	if (ev->a[VIZ_EVDESC[ev->k].own] >= VIZ_MAX_LANES) {
 		m->c.bad_version++;
 		return 0;
 	}
@@ -727,21 +816,21 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		return -1;
 
 	switch (ev->k) {
-	case VIZ_EV_THREAD_SWITCH:
+	case VIZ_EV_thread_switch:
 		l->have_tid = true;
 		l->cur_tid = ev->a[2];
 		return lane_state(m, lane, l, VIZ_SPAN_THREAD, t, ev->a[2]);
-	case VIZ_EV_IDLE_ENTER:
+	case VIZ_EV_idle_enter:
 		return lane_state(m, lane, l, VIZ_SPAN_IDLE, t, 0);
-	case VIZ_EV_IDLE_SLEEP:
+	case VIZ_EV_idle_sleep:
 		if (m->ops->instant(m->out, ev, lane, t))
 			return -1;
 		return lane_state(m, lane, l, VIZ_SPAN_SLEEP, t, 0);
-	case VIZ_EV_IDLE_EXIT:
+	case VIZ_EV_idle_exit:
 		if (l->have_tid)
 			return lane_state(m, lane, l, VIZ_SPAN_THREAD, t, l->cur_tid);
 		return lane_close_to(m, lane, l, 0, t, VIZ_SPAN_CUT, 0);
-	case VIZ_EV_THREAD_EXIT:
+	case VIZ_EV_thread_exit:
 		if (m->ops->instant(m->out, ev, lane, t))
 			return -1;
 		if (l->have_tid && l->cur_tid == ev->a[1] && l->sp > 0 &&
@@ -750,11 +839,11 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 			return lane_close_to(m, lane, l, 0, t, VIZ_SPAN_CUT, 0);
 		}
 		return 0;
-	case VIZ_EV_CRIT_ENTER:
+	case VIZ_EV_crit_enter:
 		return lane_push(m, lane, l, VIZ_SPAN_CRIT, t, ev->a[1]);
-	case VIZ_EV_CRIT_EXIT:
+	case VIZ_EV_crit_exit:
 		return lane_pop(m, lane, l, VIZ_SPAN_CRIT, t);
-	case VIZ_EV_THREAD_CREATE: {
+	case VIZ_EV_thread_create: {
 		bool fresh;
 		struct viz_slot *s = map_put(m->names, ev->a[1], KEY_TID, &fresh);
 		char *nm = malloc(ev->str_len + 1);
@@ -771,13 +860,15 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 			return -1;
 		return m->ops->instant(m->out, ev, lane, t);
 	}
-	case VIZ_EV_MSG_SEND:
-	case VIZ_EV_MSG_DISPATCH:
-	case VIZ_EV_MSG_REPLY:
+	case VIZ_EV_msg_send:
+	case VIZ_EV_msg_dispatch:
+	case VIZ_EV_msg_reply:
 		return on_msg(m, ev, lane, t);
-	case VIZ_EV_IPI_SEND:
-	case VIZ_EV_IPI_RECV:
-	case VIZ_EV_IPI_DONE:
+	case VIZ_EV_netisr_dispatch_begin:
+		return on_span(m, ev, lane, l, t);
+	case VIZ_EV_ipi_send:
+	case VIZ_EV_ipi_recv:
+	case VIZ_EV_ipi_done:
 		return on_ipi(m, l, ev, lane, t);
 	default:
 		/* ring full, wake, waits, tokens: marks on the lane. */
@@ -839,7 +930,7 @@ viz_model_finish(struct viz_model *m)
 	 * left nothing open: a flow step needs an enclosing slice). */
 	for (size_t i = 0; i < m->open->cap; i++) {
 		struct viz_slot *s = &m->open->s[i];
-		if (s->k2 == 0)
+		if (s->k2 == 0 || (s->k2 & KEY_SPAN) == KEY_SPAN)
 			continue;
 		int lane = s->msg.has_disp ? s->msg.disp_lane : s->msg.src;
 		struct viz_lane *l;

@@ -30,35 +30,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* lwkt event kinds (lwkt/src/lwkt_trace.h); VIZ_EV_GENERIC is any other. */
+/* Event kinds: one per row of the schema table, trace/lwkt_events.def
+ * (VIZ_EV_ipi_send...); VIZ_EV_GENERIC is any other event. */
 enum viz_evk {
 	VIZ_EV_GENERIC = 0,
-	VIZ_EV_IPI_SEND, VIZ_EV_IPI_RECV, VIZ_EV_IPI_DONE,
-	VIZ_EV_IPI_RING_FULL, VIZ_EV_IPI_WAKE,
-	VIZ_EV_IDLE_ENTER, VIZ_EV_IDLE_SLEEP, VIZ_EV_IDLE_EXIT,
-	VIZ_EV_THREAD_CREATE, VIZ_EV_THREAD_SWITCH, VIZ_EV_THREAD_EXIT,
-	VIZ_EV_CRIT_ENTER, VIZ_EV_CRIT_EXIT,
-	VIZ_EV_MSG_SEND, VIZ_EV_MSG_DISPATCH, VIZ_EV_MSG_REPLY,
-	VIZ_EV_MSG_WAIT_BEGIN, VIZ_EV_MSG_WAIT_END,
-	VIZ_EV_TOKEN_REQUEST, VIZ_EV_TOKEN_TRANSFER,
-	VIZ_EV_TOKEN_ACQUIRE, VIZ_EV_TOKEN_RELEASE,
-	/* Baselines (trace/README.md): lanes by the recording PU. */
-	VIZ_EV_MUTEXQ_ENQ, VIZ_EV_MUTEXQ_DEQ, VIZ_EV_MPI_SEND, VIZ_EV_MPI_RECV,
+#define LWKT_EVENT(name, own, doc, ...) VIZ_EV_##name,
+#include "../trace/lwkt_events.def"
+#undef LWKT_EVENT
 	VIZ_EV__COUNT
 };
 
 #define VIZ_EV_MAXF 6
 
-/* The schema: per kind, the event name after "lwkt:" and the integer
- * fields in the order viz_ev.a[] holds them.  A field named "name" is the
- * one string field (viz_ev.str).  Index of the kind's own-cpu field in a[]
- * is own; -1: the event goes to the lane of the PU that recorded it. */
+/* Field types of the table (argument type -> what the trace holds). */
+enum viz_ft {
+	VIZ_FT_U8, VIZ_FT_U32, VIZ_FT_U64, VIZ_FT_I32, VIZ_FT_I64,
+	VIZ_FT_HEX32, VIZ_FT_PTR, VIZ_FT_STR, VIZ_FT_WAKE_MODE,
+};
+
+/* The schema, per kind: the event name after "lwkt:", the fields in the
+ * order viz_ev.a[] holds them (a STR field, at most one per event, is
+ * viz_ev.str instead), the index in a[] of its own-cpu field (-1: the
+ * event goes to the lane of the PU that recorded it) and of its `tid`
+ * field (-1: none).  Built from trace/lwkt_events.def. */
 struct viz_evdesc {
 	const char *name;
 	const char *f[VIZ_EV_MAXF + 1];	/* NULL-terminated */
+	enum viz_ft t[VIZ_EV_MAXF];
 	int own;
+	int tid;
 };
-extern const struct viz_evdesc viz_evdesc[VIZ_EV__COUNT];
+/* The table, filled on first use. */
+const struct viz_evdesc *viz_evdesc_get(void);
+#define VIZ_EVDESC (viz_evdesc_get())
 
 /* Looks up "ipi_send" (without the provider prefix); VIZ_EV_GENERIC if
  * it is not an lwkt event name. */
@@ -70,7 +74,7 @@ struct viz_ev {
 	uint64_t ts;		/* ns from the clock's origin */
 	int pu;			/* packet cpu_id, -1 if the trace has none */
 	uint64_t a[VIZ_EV_MAXF];	/* lwkt fields in viz_evdesc order */
-	const char *str;	/* thread_create's name (len bytes) */
+	const char *str;	/* the event's STR field (len bytes) */
 	size_t str_len;
 	const char *name;	/* full event class name */
 	int name_id;		/* small index for name, stable per class */
@@ -87,6 +91,8 @@ enum viz_span_kind {
 	VIZ_SPAN_IPI,		/* label: sending cpu */
 	VIZ_SPAN_UNKNOWN,	/* running, thread unknown (after a gap, or
 				 * before the first switch) */
+	VIZ_SPAN_NETISR,	/* label: mpsafe; a protocol thread's handler */
+	VIZ_SPAN_SYSMSG,	/* label: callno; a syscall message served */
 	VIZ_SPAN__COUNT
 };
 extern const char *const viz_span_kind_name[VIZ_SPAN__COUNT];
@@ -94,7 +100,7 @@ extern const char *const viz_span_kind_name[VIZ_SPAN__COUNT];
 #define VIZ_SPAN_CUT 1u		/* closed early: parent closed, or a gap */
 
 /* Nested sections per lane above the running state (crit, IPI). */
-#define VIZ_MAX_DEPTH 4
+#define VIZ_MAX_DEPTH 6
 
 struct viz_span {
 	int lane;
@@ -183,6 +189,7 @@ struct viz_counts {
 	uint64_t depth_overflow;
 	uint64_t msgs_done, msgs_open, ipis_done;
 	uint64_t pairs_done;		/* baseline enqueue/send -> receive */
+	uint64_t calib_events;		/* the recorder's calibration burst */
 };
 
 struct viz_lane;
@@ -203,6 +210,9 @@ struct viz_model {
 	struct viz_lat *lat;		/* owned, nlat entries */
 	size_t nlat, caplat;
 	int *lat_idx;			/* owned: [metric][src][dst] -> lat+1 */
+	char *command;			/* owned: the recorded command, or NULL */
+	uint64_t event_cost_ps;		/* measured cost of one event, 0: none */
+	uint64_t calib_n;		/* events the measurement recorded */
 	struct viz_counts c;
 };
 

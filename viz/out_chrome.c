@@ -96,6 +96,15 @@ ch_span(void *o, const struct viz_span *s)
 	case VIZ_SPAN_CRIT:
 		fputs_unlocked("\"critical section\"", c->f);
 		break;
+	case VIZ_SPAN_NETISR:
+		fputs_unlocked(s->label ? "\"netisr dispatch\"" :
+			       "\"netisr dispatch (global token)\"", c->f);
+		break;
+	case VIZ_SPAN_SYSMSG:
+		fputs_unlocked("\"syscall ", c->f);
+		viz_json_u64(c->f, s->label);
+		putc_unlocked('"', c->f);
+		break;
 	default:
 		putc_unlocked('"', c->f);
 		fputs_unlocked(viz_span_kind_name[s->kind], c->f);
@@ -160,7 +169,7 @@ ch_instant(void *o, const struct viz_ev *ev, int lane, uint64_t ts)
 	rec_start(c);
 	/* A baseline pair's ends are zero-length slices: Perfetto binds
 	 * flow steps to slices, not to instants. */
-	if (ev->k >= VIZ_EV_MUTEXQ_ENQ && ev->k <= VIZ_EV_MPI_RECV)
+	if (ev->k >= VIZ_EV_mutexq_enqueue && ev->k <= VIZ_EV_mpi_recv)
 		fputs_unlocked("{\"ph\":\"X\",\"dur\":0,\"cat\":\"event\",\"name\":", c->f);
 	else
 		fputs_unlocked("{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"event\",\"name\":", c->f);

@@ -259,12 +259,19 @@ h_end(struct viz_comp *c)
 		",\"bad_version\":%" PRIu64 ",\"unmatched\":%" PRIu64
 		",\"msgs\":%" PRIu64 ",\"msgs_unfinished\":%" PRIu64
 		",\"ipis\":%" PRIu64 ",\"pairs\":%" PRIu64 ",\"provider_events\":%" PRIu64
-		",\"no_clock\":%" PRIu64 "},\"title\":",
+		",\"no_clock\":%" PRIu64 ",\"calib_events\":%" PRIu64
+		"},\"event_cost_ps\":%" PRIu64 ",\"calib_n\":%" PRIu64
+		",\"output\":",
 		m->base, m->last, k->events, k->lwkt_events, k->generic_events,
 		k->lost_events, k->lost_packets, k->gaps, k->bad_version,
 		k->unmatched, k->msgs_done, k->msgs_open, k->ipis_done,
-		k->pairs_done, k->provider_events, c->no_clock_events);
+		k->pairs_done, k->provider_events, c->no_clock_events,
+		k->calib_events, m->event_cost_ps, m->calib_n);
 	viz_json_str(c->f, c->cfg.path);
+	/* The title: the recorded command (lwkt-record's record_info event),
+	 * else the output's name. */
+	fputs_unlocked(",\"title\":", c->f);
+	viz_json_str(c->f, m->command ? m->command : c->cfg.path);
 	putc_unlocked('}', c->f);
 	fputs_unlocked(mk + strlen(MARKER), c->f);
 	return ferror(c->f) ? -1 : 0;

@@ -293,10 +293,10 @@ static bool
 want_args(enum viz_evk k)
 {
 	switch (k) {
-	case VIZ_EV_THREAD_SWITCH: case VIZ_EV_IDLE_ENTER: case VIZ_EV_IDLE_EXIT:
-	case VIZ_EV_CRIT_ENTER: case VIZ_EV_CRIT_EXIT: case VIZ_EV_MSG_SEND:
-	case VIZ_EV_MSG_DISPATCH: case VIZ_EV_MSG_REPLY: case VIZ_EV_IPI_SEND:
-	case VIZ_EV_IPI_RECV: case VIZ_EV_IPI_DONE:
+	case VIZ_EV_thread_switch: case VIZ_EV_idle_enter: case VIZ_EV_idle_exit:
+	case VIZ_EV_crit_enter: case VIZ_EV_crit_exit: case VIZ_EV_msg_send:
+	case VIZ_EV_msg_dispatch: case VIZ_EV_msg_reply: case VIZ_EV_ipi_send:
+	case VIZ_EV_ipi_recv: case VIZ_EV_ipi_done:
 		return false;	/* spans and flows carry their own fields */
 	default:
 		return true;
@@ -309,7 +309,7 @@ static bool
 ecls_resolve(struct viz_ecls *e, const bt_event_class *ec)
 {
 	const bt_field_class *pfc = bt_event_class_borrow_payload_field_class_const(ec);
-	const struct viz_evdesc *d = &viz_evdesc[e->k];
+	const struct viz_evdesc *d = &VIZ_EVDESC[e->k];
 	uint64_t n;
 
 	if (!pfc || bt_field_class_get_type(pfc) != BT_FIELD_CLASS_TYPE_STRUCTURE)
@@ -324,7 +324,7 @@ ecls_resolve(struct viz_ecls *e, const bt_event_class *ec)
 				continue;
 			bt_field_class_type t = bt_field_class_get_type(
 				bt_field_class_structure_member_borrow_field_class_const(mb));
-			if (strcmp(d->f[fi], "name") == 0) {
+			if (d->t[fi] == VIZ_FT_STR) {
 				if (t != BT_FIELD_CLASS_TYPE_STRING)
 					return false;
 				e->str_idx = (int)i;

@@ -2,42 +2,19 @@
 /*
  * lwkt_trace.h - the runtime's trace sites (private).
  *
- * Every costly step of the runtime calls LWKT_TRACE(event, args...).  The
- * event list below is the schema shared with trace/ (the LTTng-UST
- * provider `lwkt`, trace/lwkt_tp.h, loaded only when tracing) and viz/
- * (which joins send -> dispatch -> reply across cpus by these ids).  Ids:
- *   cpu      lwkt cpu index (0..ncpus-1), not the host PU number
- *   tid      lwkt thread id (unique per runtime, 0 = the cpu's idle/sched)
- *   ipi_id   per (src,dst) ring sequence number: (src, dst, ipi_id) unique
- *   msg_id   runtime-wide message sequence number, set at send
- *   port_id  runtime-wide port sequence number, set at port init
- *   tok      the token's address
- *
- *   runtime_init(ncpus)  runtime_shutdown(ncpus)   lwkt_init done /
- *                                           lwkt_shutdown starts; ids
- *                                           are unique per instance
- *   ipi_send(src, dst, ipi_id, func)        ring write done
- *   ipi_recv(src, dst, ipi_id, func)        target starts the callback
- *   ipi_done(src, dst, ipi_id)              callback returned
- *   ipi_ring_full(src, dst, fill)           sender found the ring full
- *   ipi_wake(src, dst, mode)                mode 0 futex, 1 signal
- *   idle_enter(cpu)  idle_sleep(cpu)  idle_exit(cpu)
- *   thread_create(cpu, tid, name)           name: the thread's name
- *   thread_switch(cpu, from_tid, to_tid)
- *   thread_exit(cpu, tid)
- *   crit_enter(cpu, tid)  crit_exit(cpu, tid)   outermost level only
- *   msg_send(msg_id, port_id, src, dst, tid, flags)
- *   msg_dispatch(msg_id, port_id, cpu, tid)
- *   msg_reply(msg_id, port_id, src, dst, tid, error)  src: replier cpu,
- *                                            dst: the reply port's cpu
- *   msg_wait_begin(msg_id, cpu, tid)  msg_wait_end(msg_id, cpu, tid)
- *   token_request(tok, cpu, tid)  token_transfer(tok, from_cpu, to_cpu)
- *   token_acquire(tok, cpu, tid)  token_release(tok, cpu, tid)
- *
- * Field types (trace/lwkt_tp.h): cpus uint32_t, ids uint64_t, func and
- * tok `const void *` (a function pointer needs a cast), name a C string
- * (NULL allowed), flags uint32_t, error and mode int.  Add an event here
- * and in trace/lwkt_tp.h together, and document it in trace/README.md.
+ * Every costly step of the runtime calls LWKT_TRACE(event, args...), with
+ * the event's fields in the order of its row in trace/lwkt_events.def,
+ * the one schema table (the LTTng-UST provider `lwkt`, trace/lwkt_tp.h,
+ * is generated from it, and so are the viz's event descriptors; the ids
+ * and the field types are documented there).  Examples:
+ *   LWKT_TRACE(ipi_send, src, dst, ipi_id, (const void *)func);
+ *   LWKT_TRACE(netisr_dispatch_begin, msg, cpu, mpsafe);
+ *   LWKT_TRACE(netisr_dispatch_end, msg);
+ *   LWKT_TRACE(netisr_rollup, cpu, nmsgs);
+ *   LWKT_TRACE(sysmsg_begin, msg, callno);
+ *   LWKT_TRACE(sysmsg_end, msg, callno, result, error);
+ * An event is added to the table only; the compiler then checks every
+ * site's argument count against it.
  *
  * Cost: the tracepoints are defined with LTTng-UST dynamic linkage
  * (lwkt_trace.c): liblwkt needs only -ldl, the probes live in

@@ -12,6 +12,9 @@
       unique, timestamps non-decreasing per track (end time of complete
       events), slices properly nested, flow steps inside a slice, one
       named "CPU n" track per lane.
+  check_viz.py spans PAGE.html KIND
+      Prints how many spans of KIND (a VIZ_SPAN_* number) the page has,
+      and how many of them are cut.
   check_viz.py page PAGE.html KEY
       Prints one value of the embedded data (for the shell script).
 
@@ -20,6 +23,7 @@ Exit status 0 when every check passed; failures are listed on stderr.
 import bisect
 import collections
 import json
+import os
 import re
 import sys
 
@@ -45,15 +49,13 @@ def nearest_rank(sorted_v, pct):
     return sorted_v[max(r, 1) - 1]
 
 
-# Own-cpu field of each lwkt event (the lane it is drawn on).
-OWN = {"ipi_send": "src", "ipi_recv": "dst", "ipi_done": "dst",
-       "ipi_ring_full": "src", "ipi_wake": "src", "idle_enter": "cpu",
-       "idle_sleep": "cpu", "idle_exit": "cpu", "thread_create": "cpu",
-       "thread_switch": "cpu", "thread_exit": "cpu", "crit_enter": "cpu",
-       "crit_exit": "cpu", "msg_send": "src", "msg_dispatch": "cpu",
-       "msg_reply": "src", "msg_wait_begin": "cpu", "msg_wait_end": "cpu",
-       "token_request": "cpu", "token_transfer": "from_cpu",
-       "token_acquire": "cpu", "token_release": "cpu"}
+# Own-cpu field of each lwkt event (the lane it is drawn on), from the
+# schema table (trace/lwkt_events.def); events without one are drawn on
+# the lane of the PU that recorded them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "trace"))
+import lwkt_schema  # noqa: E402
+OWN = {e.name: e.own for e in lwkt_schema.events().values() if e.own}
 
 
 def read_trace(path):
@@ -331,6 +333,12 @@ def main(argv):
         if "--lanes" in argv:
             lanes = int(argv[argv.index("--lanes") + 1])
         chrome(argv[2], lanes, "--generic" in argv)
+    elif len(argv) == 4 and argv[1] == "spans":
+        # spans PAGE KIND: "N M": spans of that kind, and how many are cut
+        _, d = page_data(argv[2])
+        sp = [r for r in d["rec"] if r[0] == 0 and r[3] == int(argv[3])]
+        print(len(sp), sum(1 for r in sp if r[7] & 1))
+        return 0
     elif len(argv) == 4 and argv[1] == "page":
         _, d = page_data(argv[2])
         v = d

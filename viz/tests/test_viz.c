@@ -180,7 +180,7 @@ ev(struct viz_model *m, enum viz_evk k, uint64_t ts, int pu, uint64_t a0,
 	struct viz_ev e = { .k = k, .ts = 1000000 + ts, .pu = pu,
 		.a = { a0, a1, a2, a3, a4, a5 }, .name = "x" };
 
-	if (k == VIZ_EV_THREAD_CREATE) {
+	if (k == VIZ_EV_thread_create) {
 		e.str = "<srv>";
 		e.str_len = 5;
 	}
@@ -204,22 +204,22 @@ START_TEST(t_model_roundtrip)
 	size_t len;
 
 	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
-	ev(&m, VIZ_EV_THREAD_CREATE, 0, 1, 1, 7, 0, 0, 0, 0);
-	ev(&m, VIZ_EV_THREAD_SWITCH, 10, 0, 0, 0, 5, 0, 0, 0);
-	ev(&m, VIZ_EV_IDLE_ENTER, 10, 1, 1, 0, 0, 0, 0, 0);
-	ev(&m, VIZ_EV_IDLE_SLEEP, 15, 1, 1, 0, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_thread_create, 0, 1, 1, 7, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_thread_switch, 10, 0, 0, 0, 5, 0, 0, 0);
+	ev(&m, VIZ_EV_idle_enter, 10, 1, 1, 0, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_idle_sleep, 15, 1, 1, 0, 0, 0, 0, 0);
 	/* msg 42: send on cpu 0 (tid 5), IPI 0->1, wake, dispatch, reply. */
-	ev(&m, VIZ_EV_MSG_SEND, 20, 0, 42, 3, 0, 1, 5, 0);
-	ev(&m, VIZ_EV_IPI_SEND, 21, 0, 0, 1, 9, 0xabc, 0, 0);
-	ev(&m, VIZ_EV_IDLE_EXIT, 30, 1, 1, 0, 0, 0, 0, 0);
-	ev(&m, VIZ_EV_THREAD_SWITCH, 31, 1, 1, 0, 7, 0, 0, 0);
-	ev(&m, VIZ_EV_IPI_RECV, 32, 1, 0, 1, 9, 0xabc, 0, 0);
-	ev(&m, VIZ_EV_CRIT_ENTER, 33, 1, 1, 7, 0, 0, 0, 0);
-	ev(&m, VIZ_EV_MSG_DISPATCH, 34, 1, 42, 3, 1, 7, 0, 0);
-	ev(&m, VIZ_EV_CRIT_EXIT, 36, 1, 1, 7, 0, 0, 0, 0);
-	ev(&m, VIZ_EV_IPI_DONE, 37, 1, 0, 1, 9, 0, 0, 0);
-	ev(&m, VIZ_EV_MSG_REPLY, 40, 1, 42, 1, 1, 0, 7, 0);
-	ev(&m, VIZ_EV_TOKEN_ACQUIRE, 41, 1, 0x1000, 1, 7, 0, 0, 0);
+	ev(&m, VIZ_EV_msg_send, 20, 0, 42, 3, 0, 1, 5, 0);
+	ev(&m, VIZ_EV_ipi_send, 21, 0, 0, 1, 9, 0xabc, 0, 0);
+	ev(&m, VIZ_EV_idle_exit, 30, 1, 1, 0, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_thread_switch, 31, 1, 1, 0, 7, 0, 0, 0);
+	ev(&m, VIZ_EV_ipi_recv, 32, 1, 0, 1, 9, 0xabc, 0, 0);
+	ev(&m, VIZ_EV_crit_enter, 33, 1, 1, 7, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_msg_dispatch, 34, 1, 42, 3, 1, 7, 0, 0);
+	ev(&m, VIZ_EV_crit_exit, 36, 1, 1, 7, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_ipi_done, 37, 1, 0, 1, 9, 0, 0, 0);
+	ev(&m, VIZ_EV_msg_reply, 40, 1, 42, 1, 1, 0, 7, 0);
+	ev(&m, VIZ_EV_token_acquire, 41, 1, 0x1000, 1, 7, 0, 0, 0);
 	ck_assert_int_eq(viz_model_finish(&m), 0);
 
 	ck_assert_int_eq(r.lanes, 2);
@@ -277,8 +277,8 @@ START_TEST(t_model_gap_and_unmatched)
 	struct rec r = { 0 };
 
 	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
-	ev(&m, VIZ_EV_THREAD_SWITCH, 0, 0, 0, 0, 3, 0, 0, 0);
-	ev(&m, VIZ_EV_CRIT_ENTER, 5, 0, 0, 3, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_thread_switch, 0, 0, 0, 0, 3, 0, 0, 0);
+	ev(&m, VIZ_EV_crit_enter, 5, 0, 0, 3, 0, 0, 0, 0);
 	/* The crit_exit is lost: the gap cuts what is open. */
 	ck_assert_int_eq(viz_model_lost(&m, 0, true, 1000000 + 6, 1000000 + 50,
 					17, false), 0);
@@ -291,12 +291,12 @@ START_TEST(t_model_gap_and_unmatched)
 	ck_assert_uint_eq(r.span[0].flags, VIZ_SPAN_CUT);
 	/* After the gap: a send without its thread known opens the thread
 	 * named by the event; a dispatch of an unknown message is counted. */
-	ev(&m, VIZ_EV_MSG_SEND, 60, 0, 1, 1, 0, 1, 3, 0);
-	ev(&m, VIZ_EV_MSG_DISPATCH, 61, 1, 99, 1, 1, 4, 0, 0);
+	ev(&m, VIZ_EV_msg_send, 60, 0, 1, 1, 0, 1, 3, 0);
+	ev(&m, VIZ_EV_msg_dispatch, 61, 1, 99, 1, 1, 4, 0, 0);
 	ck_assert_uint_eq(m.c.unmatched, 1);
 	/* Two crit_enter in a row: the first lost its exit. */
-	ev(&m, VIZ_EV_CRIT_ENTER, 62, 1, 1, 4, 0, 0, 0, 0);
-	ev(&m, VIZ_EV_CRIT_ENTER, 64, 1, 1, 4, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_crit_enter, 62, 1, 1, 4, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_crit_enter, 64, 1, 1, 4, 0, 0, 0, 0);
 	ck_assert_int_eq(viz_model_finish(&m), 0);
 	ck_assert_ptr_nonnull(find_span(&r, 0, VIZ_SPAN_THREAD, 1));
 	ck_assert_uint_eq(find_span(&r, 0, VIZ_SPAN_THREAD, 1)->t0, 60);
@@ -328,10 +328,66 @@ END_TEST
 
 START_TEST(t_evk_names)
 {
-	ck_assert_int_eq(viz_evk_from_name("msg_reply"), VIZ_EV_MSG_REPLY);
-	ck_assert_int_eq(viz_evk_from_name("token_release"), VIZ_EV_TOKEN_RELEASE);
+	ck_assert_int_eq(viz_evk_from_name("msg_reply"), VIZ_EV_msg_reply);
+	ck_assert_int_eq(viz_evk_from_name("token_release"), VIZ_EV_token_release);
 	ck_assert_int_eq(viz_evk_from_name("mutexq_lock"), VIZ_EV_GENERIC);
 	ck_assert_int_eq(viz_evk_from_name(""), VIZ_EV_GENERIC);
+}
+END_TEST
+
+/* The descriptors come from trace/lwkt_events.def: the own-cpu and tid
+ * indexes by field name, the string field by type. */
+START_TEST(t_schema_table)
+{
+	const struct viz_evdesc *d = viz_evdesc_get();
+
+	ck_assert_str_eq(d[VIZ_EV_ipi_recv].name, "ipi_recv");
+	ck_assert_str_eq(d[VIZ_EV_ipi_recv].f[d[VIZ_EV_ipi_recv].own], "dst");
+	ck_assert_int_eq(d[VIZ_EV_msg_send].own, 2);
+	ck_assert_int_eq(d[VIZ_EV_msg_send].tid, 4);
+	ck_assert_int_eq(d[VIZ_EV_thread_create].tid, -1);
+	ck_assert_int_eq(d[VIZ_EV_thread_create].t[2], VIZ_FT_STR);
+	ck_assert_int_eq(d[VIZ_EV_mutexq_enqueue].own, -1);
+	ck_assert_int_eq(d[VIZ_EV_netisr_dispatch_begin].own, 1);
+	ck_assert_int_eq(d[VIZ_EV_netisr_dispatch_end].own, -1);
+	ck_assert_int_eq(d[VIZ_EV_sysmsg_end].t[2], VIZ_FT_I64);
+	ck_assert_ptr_null(d[VIZ_EV_sysmsg_end].f[4]);
+	ck_assert_int_eq(viz_evk_from_name("netisr_rollup"), VIZ_EV_netisr_rollup);
+}
+END_TEST
+
+/* A protocol thread's dispatch is a section on its cpu, closed by an end
+ * that names no cpu; a served syscall is one on the recording PU's lane. */
+START_TEST(t_model_netisr_sysmsg)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+	const struct viz_span *s;
+
+	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
+	ev(&m, VIZ_EV_thread_switch, 0, 1, 1, 0, 4, 0, 0, 0);
+	ev(&m, VIZ_EV_thread_switch, 0, 0, 0, 0, 3, 0, 0, 0);
+	ev(&m, VIZ_EV_netisr_dispatch_begin, 10, 1, 0xbeef, 1, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_sysmsg_begin, 12, 0, 0xf00d, 39, 0, 0, 0, 0);
+	/* recorded on PU 0 (lane 0) but it closes cpu 1's section */
+	ev(&m, VIZ_EV_netisr_dispatch_end, 15, 0, 0xbeef, 0, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_sysmsg_end, 20, 0, 0xf00d, 39, 7, 0, 0, 0);
+	ev(&m, VIZ_EV_netisr_dispatch_end, 21, 1, 0x1234, 0, 0, 0, 0, 0);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	s = find_span(&r, 1, VIZ_SPAN_NETISR, 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->t0, 10);
+	ck_assert_uint_eq(s->t1, 15);
+	ck_assert_uint_eq(s->label, 0);		/* not mpsafe */
+	ck_assert_uint_eq(s->flags & VIZ_SPAN_CUT, 0);
+	s = find_span(&r, 0, VIZ_SPAN_SYSMSG, 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->t0, 12);
+	ck_assert_uint_eq(s->t1, 20);
+	ck_assert_uint_eq(s->label, 39);
+	ck_assert_uint_eq(m.c.unmatched, 1);	/* the end without begin */
+	ck_assert_int_eq(r.order_bad, 0);
+	viz_model_fini(&m);
 }
 END_TEST
 
@@ -422,6 +478,8 @@ add(Suite *s)
 	tcase_add_test(tc, t_model_gap_and_unmatched);
 	tcase_add_test(tc, t_percentiles);
 	tcase_add_test(tc, t_evk_names);
+	tcase_add_test(tc, t_schema_table);
+	tcase_add_test(tc, t_model_netisr_sysmsg);
 	tc = ltest_tcase(s, "plugin", 20);
 	tcase_add_test(tc, t_plugin_params);
 }
