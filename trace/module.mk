@@ -18,14 +18,19 @@ TRACE_RT_OBJS := $(B)/lwkt/src/lwkt_trace.o $(B)/lwkt/src/topo.o
 $(TRACE_SAMPLE): $(B)/trace/lwkt_trace_sample.o $(TRACE_RT_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
 
+# The recorder's calibration (per-event cost, stored in the trace).
+TRACE_CALIB := $(B)/trace/lwkt-trace-calib
+$(TRACE_CALIB): $(B)/trace/lwkt_trace_calib.o $(TRACE_RT_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
+
 # The real runtime under trace: IPI ping-pong between two lwkt cpus.
 TRACE_RUNTIME := $(B)/trace/lwkt-trace-runtime
 $(TRACE_RUNTIME): $(B)/trace/lwkt_trace_runtime.o $(B)/liblwkt.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LWKT_LIBS)
 
-ALL_TARGETS += $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(TRACE_RUNTIME)
+ALL_TARGETS += $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(TRACE_RUNTIME) $(TRACE_CALIB)
 INSTALL_LIB += $(TRACE_TP_LIB)
-INSTALL_BIN += trace/lwkt-record
+INSTALL_BIN += trace/lwkt-record trace/lwkt-trace-verify $(TRACE_CALIB)
 
 # The overhead benchmarks (overhead/tracepoint_*) live in bench/bench_trace.c.
 

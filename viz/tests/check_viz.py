@@ -74,6 +74,9 @@ def read_trace(path):
             continue
         ev = msg.event
         ts = msg.default_clock_snapshot.ns_from_origin
+        if ev.name in ("lwkt:calib_tick", "lwkt:record_info"):
+            exp["events"] += 1  # the recorder's calibration: not drawn
+            continue
         if exp["base"] is None:
             exp["base"] = ts
         t = ts - exp["base"]
