@@ -37,15 +37,26 @@ $(B)/tests/viz_%: $(B)/viz-obj/tests/%.o $(B)/viz-obj/model.o $(B)/viz-obj/jsonw
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(call pc_libs,babeltrace2)
 
 # make view: out/trace/ (make trace) -> out/timeline.html, out/timeline.json.
+# The trace's metadata is checked first (babeltrace2 2.0.4 hangs forever on
+# one cut inside a packet), and each babeltrace2 run is bounded anyway
+# (--foreground: a Ctrl-C still reaches it).
 VIZ_BT := babeltrace2 --plugin-path=$(VIZ_DIR)
+VIEW_TRACE ?= out/trace
+VIEW_HTML ?= out/timeline.html
+VIEW_JSON ?= out/timeline.json
+VIEW_TIMEOUT ?= 900
+VIEW_BT = timeout --foreground $(VIEW_TIMEOUT) $(VIZ_BT)
+VIEW_FAIL = { rc=$$?; [ $$rc -eq 124 ] && echo "make view: babeltrace2 did not finish within $(VIEW_TIMEOUT) s (VIEW_TIMEOUT): is $(VIEW_TRACE) damaged?" >&2; exit $$rc; }
 .PHONY: view viz-check viz-bench
 view: $(VIZ_PLUGIN)
-	@if [ ! -d out/trace ]; then \
-	  echo "make view: out/trace/ is missing: record it first with 'make trace' (make run does both)" >&2; \
+	@if [ ! -d '$(VIEW_TRACE)' ]; then \
+	  echo "make view: $(VIEW_TRACE)/ is missing: record it first with 'make trace' (make run does both)" >&2; \
 	  exit 1; fi
-	$(VIZ_BT) out/trace -c sink.lwkt.timeline -p 'path="out/timeline.html"'
-	$(VIZ_BT) out/trace -c sink.lwkt.chrome -p 'path="out/timeline.json"'
-	@echo "make view: out/timeline.html (open in a browser), out/timeline.json (ui.perfetto.dev, chrome://tracing)"
+	@trace/lwkt-trace-verify '$(VIEW_TRACE)' || { \
+	  echo "make view: $(VIEW_TRACE) cannot be read safely (above): record it again ('make trace')" >&2; exit 1; }
+	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.timeline -p 'path="$(VIEW_HTML)"' || $(VIEW_FAIL)
+	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.chrome -p 'path="$(VIEW_JSON)"' || $(VIEW_FAIL)
+	@echo "make view: $(VIEW_HTML) (open in a browser), $(VIEW_JSON) (ui.perfetto.dev, chrome://tracing)"
 RUN_STEPS += view
 RUN_OUTPUTS += timeline.html timeline.json
 

@@ -114,7 +114,19 @@ parse_params(struct viz_comp *c, const bt_value *params)
 		return -1;
 	}
 	c->cfg.path = strdup(bt_value_string_get(path));
-	return c->cfg.path ? 0 : -1;
+	if (!c->cfg.path)
+		return -1;
+	/* Refused here, before the trace is read: a directory (the final
+	 * rename would fail after the whole trace went through). */
+	struct stat st;
+	if (strcmp(c->cfg.path, "-") == 0) {
+		c->cfg.to_stdout = true;
+	} else if (stat(c->cfg.path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		CAUSE(c, "parameter `path`: `%s` is a directory (give a file "
+		      "name, or \"-\" for standard output)", c->cfg.path);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- init / finalize / graph is configured */
@@ -192,10 +204,20 @@ open_tmp(struct viz_comp *c)
 	mode_t um;
 	int fd;
 
+	/* path "-": written to a temporary file first and copied to
+	 * stdout at the end, so a failure leaves nothing half-written
+	 * there either. */
+	const char *dir = getenv("TMPDIR");
+	if (c->cfg.to_stdout)
+		n = strlen(dir && *dir ? dir : "/tmp") + sizeof("/lwkt-viz.XXXXXX");
 	c->tmp_path = malloc(n);
 	if (!c->tmp_path)
 		return -1;
-	snprintf(c->tmp_path, n, "%s.tmp.XXXXXX", c->cfg.path);
+	if (c->cfg.to_stdout)
+		snprintf(c->tmp_path, n, "%s/lwkt-viz.XXXXXX",
+			 dir && *dir ? dir : "/tmp");
+	else
+		snprintf(c->tmp_path, n, "%s.tmp.XXXXXX", c->cfg.path);
 	fd = mkstemp(c->tmp_path);
 	if (fd < 0) {
 		CAUSE(c, "cannot create `%s`: %s", c->tmp_path, strerror(errno));
@@ -667,6 +689,37 @@ on_message(struct viz_comp *c, const bt_message *msg)
 	}
 }
 
+static int
+copy_to_stdout(struct viz_comp *c)
+{
+	char buf[1 << 16];
+	size_t n;
+	FILE *in = fopen(c->tmp_path, "r");
+
+	if (!in) {
+		CAUSE(c, "cannot reopen `%s`: %s", c->tmp_path, strerror(errno));
+		return -1;
+	}
+	/* Gone from the file system now: a reader that stops early (a
+	 * SIGPIPE) leaves no temporary file behind. */
+	unlink(c->tmp_path);
+	c->committed = true;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		if (fwrite(buf, 1, n, stdout) != n) {
+			CAUSE(c, "cannot write to standard output: %s",
+			      strerror(errno));
+			fclose(in);
+			return -1;
+		}
+	}
+	fclose(in);
+	if (fflush(stdout)) {
+		CAUSE(c, "cannot write to standard output: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* End of the trace: checks there is something to show, writes the
  * summary and renames the temporary file over cfg.path. */
 static int
@@ -700,7 +753,10 @@ finish(struct viz_comp *c)
 		CAUSE(c, "cannot write `%s`: %s", c->tmp_path, strerror(errno));
 		return -1;
 	}
-	if (rename(c->tmp_path, c->cfg.path)) {
+	if (c->cfg.to_stdout) {
+		if (copy_to_stdout(c))
+			return -1;
+	} else if (rename(c->tmp_path, c->cfg.path)) {
 		CAUSE(c, "cannot rename `%s` to `%s`: %s", c->tmp_path,
 		      c->cfg.path, strerror(errno));
 		return -1;

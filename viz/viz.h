@@ -22,6 +22,7 @@ enum viz_format { VIZ_FMT_HTML, VIZ_FMT_CHROME };
 
 struct viz_cfg {
 	char *path;			/* owned: the output file */
+	bool to_stdout;			/* path "-": standard output */
 };
 
 /* Per event class, found once (by class pointer) and kept. */
