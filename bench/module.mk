@@ -32,3 +32,4 @@ $(B)/tests/bench_%: $(B)/bench/tests/%.o $(B)/liblwkt.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LWKT_LIBS)
 # The bench tests run the real binary.
 TEST_DEPS += $(B)/lwkt-bench
+-include bench/matrix/matrix.mk

@@ -1,0 +1,44 @@
+# bench/matrix/: the bench matrix runner.  build/lwkt-matrix-plan (C,
+# hwloc: the planner), bench/matrix/lwkt-matrix (the runner, Python 3
+# stdlib), build/lwkt-matrix-fleet (MPI: the same matrix on many hosts).
+# Included by bench/module.mk.
+MATRIX_PLAN := $(B)/lwkt-matrix-plan
+MATRIX_FLEET := $(B)/lwkt-matrix-fleet
+MATRIX_PLAN_OBJS := $(B)/bench/matrix/plan.o
+
+$(B)/bench/matrix/%.o: MOD_CFLAGS = $(call pc_cflags,hwloc)
+$(MATRIX_PLAN): $(MATRIX_PLAN_OBJS) $(B)/bench/matrix/plan_main.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,hwloc)
+
+$(B)/bench/matrix/fleet.o: MOD_CFLAGS = $(call pc_cflags,mpich)
+$(MATRIX_FLEET): $(B)/bench/matrix/fleet.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,mpich)
+
+ALL_TARGETS += $(MATRIX_PLAN) $(MATRIX_FLEET)
+INSTALL_BIN += $(MATRIX_PLAN) $(MATRIX_FLEET)
+
+# The planner's tests: distance classes on synthetic machines (Check).
+$(B)/bench/matrix/tests/%.o: MOD_CFLAGS = $(TEST_CFLAGS) $(call pc_cflags,hwloc) \
+	-Ibench/matrix -DLWKT_BUILD_DIR='"$(B)"'
+$(B)/tests/matrix_%: $(B)/bench/matrix/tests/%.o $(MATRIX_PLAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(call pc_libs,hwloc)
+TEST_BINS += $(B)/tests/matrix_test_plan
+TEST_DEPS += $(MATRIX_PLAN)
+
+# make matrix: the full matrix of this host -> out/matrix/ (MATRIX_ARGS
+# adds runner flags, e.g. MATRIX_ARGS='--pairs=all' or '--resume').
+MATRIX_ARGS ?=
+MATRIX_OUT ?= out/matrix
+.PHONY: matrix matrix-check matrix-fleet-check
+matrix: $(B)/lwkt-bench $(MATRIX_PLAN)
+	bench/matrix/lwkt-matrix run --build=$(B) --out=$(MATRIX_OUT) $(MATRIX_ARGS)
+
+# Once per make check: a tiny matrix on this host (outputs, Ctrl-C and
+# --resume, compare.py on the raw JSON, CLI errors), and a two-host fleet
+# over network namespaces (root only; SKIPPED otherwise).
+matrix-check: $(B)/lwkt-bench $(MATRIX_PLAN)
+	timeout --kill-after=10 600 /usr/bin/python3 bench/matrix/tests/test_matrix.py $(B)
+matrix-fleet-check: $(B)/lwkt-bench $(MATRIX_PLAN) $(MATRIX_FLEET)
+	timeout --kill-after=10 600 bench/matrix/tests/fleet-netns $(B)
+EXTRA_CHECKS += matrix-check matrix-fleet-check
