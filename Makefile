@@ -2,9 +2,10 @@
 # lwkt-lab: GNU make, C11, out-of-tree builds.
 #
 #   make            build everything into build/
-#   make run        install deps, build, run the quick bench profile -> out/
+#   make run        install deps, build, the quick bench matrix, trace, timeline -> out/
 #   make check      install deps, build, run every test (normal, ASan+UBSan, TSan)
 #   make SAN=address|thread|undefined   sanitizer build into build-asan/ ...
+#   make matrix     the full bench matrix of this host -> out/matrix/
 #   make bench-mpi  the MPI baseline -> out/bench-mpi.json
 #   make trace      record out/trace/;  make view: -> out/timeline.{html,json}
 #   make install [PREFIX=/usr/local LIBDIR=... DESTDIR=...];  make uninstall
@@ -137,9 +138,8 @@ test: $(TEST_BINS) $(TEST_DEPS)
 # The main job: see README.md.  Later stages append to RUN_STEPS.
 run: deps all
 	@mkdir -p out
-	ci/bench-run $(B) out
 	@$(foreach s,$(RUN_STEPS),$(MAKE) --no-print-directory $(s) &&) true
-	@echo "make run: results in out/: bench.txt bench.json host.json $(RUN_OUTPUTS)"
+	@echo "make run: results in out/: $(RUN_OUTPUTS)"
 
 bench: all
 	$(B)/lwkt-bench $(BENCH_ARGS)
@@ -267,6 +267,8 @@ help:
 	@echo '  make tests        the test binaries;  make test: run this build'"'"'s tests'
 	@echo '  make check-extra  the once-only checks: $(EXTRA_CHECKS)'
 	@echo '  make bench BENCH_ARGS=...   run lwkt-bench'
+	@echo '  make matrix [MATRIX_ARGS=...]   the bench matrix -> out/matrix/'
+	@echo '                    (bench/matrix/lwkt-matrix --help lists its flags)'
 	@echo '  make $(RUN_STEPS)   the later stages of make run'
 	@echo '  make man          man pages (help2man) -> $(B)/man/'
 	@echo '  make install      PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) DESTDIR=$(DESTDIR)'

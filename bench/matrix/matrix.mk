@@ -15,7 +15,8 @@ $(MATRIX_FLEET): $(B)/bench/matrix/fleet.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,mpich)
 
 ALL_TARGETS += $(MATRIX_PLAN) $(MATRIX_FLEET)
-INSTALL_BIN += $(MATRIX_PLAN) $(MATRIX_FLEET)
+# Installed, the runner finds lwkt-bench and the planner beside itself.
+INSTALL_BIN += $(MATRIX_PLAN) $(MATRIX_FLEET) bench/matrix/lwkt-matrix
 
 # The planner's tests: distance classes on synthetic machines (Check).
 $(B)/bench/matrix/tests/%.o: MOD_CFLAGS = $(TEST_CFLAGS) $(call pc_cflags,hwloc) \
@@ -30,9 +31,25 @@ TEST_DEPS += $(MATRIX_PLAN)
 # adds runner flags, e.g. MATRIX_ARGS='--pairs=all' or '--resume').
 MATRIX_ARGS ?=
 MATRIX_OUT ?= out/matrix
-.PHONY: matrix matrix-check matrix-fleet-check
+.PHONY: matrix matrix-quick matrix-fleet matrix-check matrix-fleet-check
 matrix: $(B)/lwkt-bench $(MATRIX_PLAN)
-	bench/matrix/lwkt-matrix run --build=$(B) --out=$(MATRIX_OUT) $(MATRIX_ARGS)
+	bench/matrix/lwkt-matrix --build=$(B) --out=$(MATRIX_OUT) $(MATRIX_ARGS)
+
+# The first stage of make run: the quick matrix (with MPICH beside each
+# pair) -> out/matrix/, replacing the previous run's results of this host.
+matrix-quick: $(B)/lwkt-bench $(MATRIX_PLAN) $(B)/lwkt-bench-mpi
+	bench/matrix/lwkt-matrix --build=$(B) --out=out/matrix --profile=quick \
+		--mpi --overwrite $(MATRIX_ARGS)
+RUN_STEPS += matrix-quick
+RUN_OUTPUTS += matrix/
+
+# make matrix-fleet HOSTFILE=hosts: the matrix on every host of the file
+# (one rank each; the same paths on every host) -> out/fleet/.
+HOSTFILE ?=
+matrix-fleet: $(B)/lwkt-bench $(MATRIX_PLAN) $(MATRIX_FLEET)
+	@test -n "$(HOSTFILE)" || { echo "make matrix-fleet: HOSTFILE=FILE (one host per line)" >&2; exit 2; }
+	mpiexec -f $(HOSTFILE) -ppn 1 -n $$(grep -cv '^\s*\(#\|$$\)' $(HOSTFILE)) \
+		$(MATRIX_FLEET) --out=$(CURDIR)/out/fleet -- --build=$(CURDIR)/$(B) $(MATRIX_ARGS)
 
 # Once per make check: a tiny matrix on this host (outputs, Ctrl-C and
 # --resume, compare.py on the raw JSON, CLI errors), and a two-host fleet
