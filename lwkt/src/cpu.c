@@ -254,6 +254,9 @@ lwkt_init(const struct lwkt_config *cfg_in)
 						      : cfg.lc_idle_spin_ns;
 	rt->rt_fence = cfg.lc_fence;
 	rt->rt_hard_ipi = cfg.lc_hard_ipi;
+	rt->rt_ipiq_watchdog_ns = cfg.lc_ipiq_watchdog_ms < 0 ? 0 :
+		(int64_t)(cfg.lc_ipiq_watchdog_ms ? cfg.lc_ipiq_watchdog_ms :
+			  LWKT_IPIQ_WATCHDOG_DEFAULT) * 1000000;
 	rt->rt_stack_size = cfg.lc_stack_size ? cfg.lc_stack_size : 256 * 1024;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	rt->rt_stack_size = (rt->rt_stack_size + page - 1) & ~(page - 1);
@@ -290,8 +293,8 @@ lwkt_init(const struct lwkt_config *cfg_in)
 		runtime_free(rt);
 		return init_error(e, "%s", "out of memory");
 	}
-	if (rt->rt_hard_ipi)
-		_lwkt_ipiq_signal_init();
+	/* SIGURG: hard IPIs, and the IPI watchdog's sniff in every mode. */
+	_lwkt_ipiq_signal_init();
 	lwkt_rt = rt;
 
 	struct cpu_start cs[LWKT_MAXCPU];

@@ -74,8 +74,11 @@ _lwkt_ipiq_free(struct lwkt_runtime *rt)
 		if (gd == NULL)
 			continue;
 		if (gd->gd_inring)
-			for (int s = 0; s < rt->rt_ncpus; s++)
+			for (int s = 0; s < rt->rt_ncpus; s++) {
+				if (gd->gd_inring[s])
+					free(gd->gd_inring[s]->ir_ovf);
 				free(gd->gd_inring[s]);
+			}
 		free(gd->gd_inring);
 		free(gd->gd_outring);
 		free(gd->gd_inlist);
@@ -176,8 +179,25 @@ _lwkt_wake_cpu(struct lwkt_cpu *from, struct lwkt_cpu *to)
 	}
 }
 
-/* Hard IPI: runs the rings now unless the interrupted code is inside a
- * critical section (then the crit_exit that drops to zero runs them). */
+/* Fills the snapshot a stalled sender asked for (see ring_stall_warn):
+ * runs on the target's own pthread, so it reads its own state. */
+static void
+sniff_answer(struct lwkt_cpu *gd)
+{
+	struct lwkt_thread *td = gd->gd_curthread;
+	gd->gd_sniff.sn_tid = td->td_id;
+	gd->gd_sniff.sn_crit = td->td_critcount;
+	gd->gd_sniff.sn_idle = (td->td_flags & TDF_IDLE) != 0;
+	memcpy(gd->gd_sniff.sn_name, td->td_name, sizeof td->td_name);
+	/* release: the snapshot above; pairs with the sender's acquire. */
+	atomic_fetch_add_explicit(&gd->gd_sniff.sn_seq, 1,
+				  memory_order_release);
+}
+
+/* SIGURG: a hard IPI (runs the rings now unless the interrupted code is
+ * inside a critical section; then the crit_exit that drops to zero runs
+ * them) and/or a watchdog's sniff request.  Installed for every runtime;
+ * rings are run only with lc_hard_ipi. */
 static void
 ipi_signal_handler(int sig)
 {
@@ -185,12 +205,17 @@ ipi_signal_handler(int sig)
 	int saved = errno;
 	struct lwkt_cpu *gd = mycpu();
 	if (gd != NULL) {
+		if (atomic_exchange_explicit(&gd->gd_sniff.sn_req, 0,
+					     memory_order_acquire))
+			sniff_answer(gd);
 		atomic_store_explicit(&gd->gd_sigpend, 0,
 				      memory_order_relaxed);
 		struct lwkt_thread *td = gd->gd_curthread;
-		if (td->td_critcount == 0) {
+		if (lwkt_rt->rt_hard_ipi && td->td_critcount == 0) {
 			td->td_critcount++;
+			gd->gd_in_sig = true;
 			_lwkt_ipiq_process(gd);
+			gd->gd_in_sig = false;
 			td->td_critcount--;
 		}
 	}
@@ -211,6 +236,47 @@ _lwkt_ipiq_signal_init(void)
 /* ---------------------------------------------------------------------- */
 /* producer side */
 
+/*
+ * IPI watchdog (DragonFly's "send_ipiq %d->%d tgt not draining" in
+ * lwkt_send_ipiq3, with smp_sniff's sample of the target): a sender that
+ * waited on a full ring longer than lc_ipiq_watchdog_ms says so once, with
+ * both cpus, the indices and what the target runs.  The target reports
+ * itself from its SIGURG handler (signals run inside critical sections
+ * too; only the rings wait for crit_exit), so nothing of another cpu's
+ * thread is read here; no answer within 1 s is said as such.
+ */
+static void
+ring_stall_warn(struct lwkt_cpu *gd, struct lwkt_cpu *to,
+		struct lwkt_ipiring *r, uint64_t w, uint64_t waited_ns)
+{
+	uint32_t seq = atomic_load_explicit(&to->gd_sniff.sn_seq,
+					    memory_order_acquire);
+	atomic_store_explicit(&to->gd_sniff.sn_req, 1, memory_order_release);
+	pthread_kill(to->gd_pthread, LWKT_IPI_SIGNAL);
+	uint64_t t0 = lwkt_now_ns();
+	bool answered;
+	while (!(answered = atomic_load_explicit(&to->gd_sniff.sn_seq,
+				memory_order_acquire) != seq) &&
+	       lwkt_now_ns() - t0 < 1000000000u)
+		lwkt_cpu_relax();
+	char what[128];
+	if (answered)
+		snprintf(what, sizeof what, "%s '%s' (id %llu) at crit depth "
+			 "%d", to->gd_sniff.sn_idle ? "its idle loop" :
+			 "thread", to->gd_sniff.sn_name,
+			 (unsigned long long)to->gd_sniff.sn_tid,
+			 to->gd_sniff.sn_crit);
+	else
+		snprintf(what, sizeof what, "(no answer to the sniff "
+			 "signal in 1 s)");
+	fprintf(stderr, "lwkt: ipiq watchdog: cpu %d -> cpu %d not draining "
+		"for %.3f s: ring full (windex %llu, rindex %llu, %u "
+		"entries); cpu %d runs %s\n", gd->gd_cpuid, to->gd_cpuid,
+		(double)waited_ns / 1e9, (unsigned long long)w,
+		(unsigned long long)r->ir_rcache, lwkt_rt->rt_ipiq_size,
+		to->gd_cpuid, what);
+}
+
 /* Runs our own incoming IPIs while we wait on someone else. */
 static void
 drain_self(struct lwkt_cpu *gd)
@@ -220,6 +286,189 @@ drain_self(struct lwkt_cpu *gd)
 	_lwkt_ipiq_process(gd);
 	_lwkt_inbox_process(gd);
 	td->td_critcount--;
+}
+
+/*
+ * Nested sends.  While a sender waits on a full ring it runs its own
+ * incoming IPIs (drain_self), and those functions may send too, on this
+ * ring or another (a cpu-owned token grant does).  Two rules keep that
+ * correct and bounded:
+ *
+ *  - The waiting sender re-reads ir_windex after every drain, never keeps
+ *    it from before: a nested send may have filled a slot and moved the
+ *    index, and a stale index would overwrite that message (a lost IPI)
+ *    or, once it is consumed, make w - rindex wrap so that the wait never
+ *    ends.  DragonFly's lwkt_send_ipiq3 likewise reads ip_windex only
+ *    after its wait loop.
+ *  - A nested send (gd_ipi_depth > 0) never waits: if its ring is full,
+ *    or already has an overflow, the call goes to the ring's overflow
+ *    array (FIFO), which the outermost send moves into the ring before
+ *    it returns.  Waiting there would recurse (drain, nested send, wait,
+ *    drain...) once per message the peer keeps sending, until the stack
+ *    overflows; DragonFly met the same and bounded it with hysteresis
+ *    ("Fix excessive ipiq recursion", July 2016).  Only where the
+ *    overflow cannot grow (in the SIGURG handler: no malloc; or out of
+ *    memory) does a nested send flush it and wait itself, one more level.
+ *
+ * Order: each context's own sends stay FIFO per ring (a send never
+ * overtakes an overflow); a nested send may land before the message of
+ * the send it interrupted, as an interrupt's would.
+ */
+
+/* Fills slot w (the caller made sure it is free) and signals. */
+static void
+ring_put(struct lwkt_cpu *gd, struct lwkt_cpu *to, struct lwkt_ipiring *r,
+	 uint64_t w, lwkt_ipifunc_t func, void *a1, void *a2)
+{
+	struct lwkt_ipislot *s = &r->ir_slot[w & (lwkt_rt->rt_ipiq_size - 1)];
+	s->is_func = func;
+	s->is_arg1 = a1;
+	s->is_arg2 = a2;
+	/* release: publishes func/args; pairs with the target's acquire. */
+	atomic_store_explicit(&s->is_seq, w + 1, memory_order_release);
+	r->ir_windex = w + 1;
+	lwkt_stat_inc(&gd->gd_st_ipis_sent);
+	LWKT_TRACE(ipi_send, gd->gd_cpuid, to->gd_cpuid, w, func);
+	_lwkt_wake_cpu(gd, to);
+}
+
+/* True if r has no free slot (re-reads the consumer index if needed). */
+static bool
+ring_full(struct lwkt_ipiring *r, unsigned size)
+{
+	uint64_t w = r->ir_windex;
+	if (w - r->ir_rcache < size)
+		return false;
+	/* acquire: pairs with the target's release of ir_rindex; the
+	 * slots it passed are free to overwrite. */
+	r->ir_rcache = atomic_load_explicit(&r->ir_rindex,
+					    memory_order_acquire);
+	return w - r->ir_rcache >= size;
+}
+
+/*
+ * The ring to `to` is full: wait until it is down to a quarter, running
+ * our own incoming IPIs meanwhile (never drop, never deadlock), and keep
+ * the target awake.  Returns the write index to use (re-read: see the
+ * nested-send rules above).
+ */
+static uint64_t
+ring_wait(struct lwkt_cpu *gd, struct lwkt_cpu *to, struct lwkt_ipiring *r,
+	  unsigned size)
+{
+	uint64_t w = r->ir_windex, t0 = 0, now = 0;
+	int64_t bound = lwkt_rt->rt_ipiq_watchdog_ns;
+	bool warned = false;
+
+	lwkt_stat_inc(&gd->gd_st_ringfull_waits);
+	LWKT_TRACE(ipi_ring_full, gd->gd_cpuid, to->gd_cpuid,
+		   (unsigned)(w - r->ir_rcache));
+	for (unsigned polls = 1;; polls++) {
+		_lwkt_wake_cpu(gd, to);
+		gd->gd_ipi_depth++;
+		drain_self(gd);
+		gd->gd_ipi_depth--;
+		lwkt_cpu_relax();
+		w = r->ir_windex;	/* nested sends moved it */
+		/* acquire: as in ring_full. */
+		r->ir_rcache = atomic_load_explicit(&r->ir_rindex,
+						    memory_order_acquire);
+		if (w - r->ir_rcache <= size / 4)
+			break;
+		/* Watchdog: the clock only every 1024 polls (~25 ns each). */
+		if (bound > 0 && (polls & 1023) == 0) {
+			now = lwkt_now_ns();
+			if (t0 == 0)
+				t0 = now;
+			else if (!warned && !r->ir_stalled &&
+				 (int64_t)(now - t0) > bound) {
+				ring_stall_warn(gd, to, r, w, now - t0);
+				warned = r->ir_stalled = true;
+			}
+		}
+	}
+	if (warned) {
+		/* Only the wait that warned reports the recovery (a nested
+		 * wait on the same ring stays quiet: ir_stalled). */
+		r->ir_stalled = false;
+		fprintf(stderr, "lwkt: ipiq watchdog: cpu %d -> cpu %d "
+			"drained after %.3f s (windex %llu, rindex %llu)\n",
+			gd->gd_cpuid, to->gd_cpuid,
+			(double)(lwkt_now_ns() - t0) / 1e9,
+			(unsigned long long)w,
+			(unsigned long long)r->ir_rcache);
+	}
+	return w;
+}
+
+/* A free slot's write index: at once, or after ring_wait. */
+static uint64_t
+ring_space(struct lwkt_cpu *gd, struct lwkt_cpu *to, struct lwkt_ipiring *r,
+	   unsigned size)
+{
+	if (ring_full(r, size))
+		return ring_wait(gd, to, r, size);
+	return r->ir_windex;
+}
+
+/* Queues a nested call behind r's overflow.  False if it cannot grow
+ * (in the signal handler, or out of memory). */
+static bool
+ovf_push(struct lwkt_cpu *gd, struct lwkt_ipiring *r, lwkt_ipifunc_t func,
+	 void *a1, void *a2)
+{
+	if (r->ir_ovf_n == r->ir_ovf_cap) {
+		if (gd->gd_in_sig)
+			return false;
+		uint32_t cap = r->ir_ovf_cap ? 2 * r->ir_ovf_cap : 16;
+		struct lwkt_ipicall *n = malloc(cap * sizeof *n);
+		if (n == NULL)
+			return false;
+		for (uint32_t i = 0; i < r->ir_ovf_n; i++)
+			n[i] = r->ir_ovf[(r->ir_ovf_head + i) % r->ir_ovf_cap];
+		free(r->ir_ovf);
+		r->ir_ovf = n;
+		r->ir_ovf_head = 0;
+		r->ir_ovf_cap = cap;
+	}
+	r->ir_ovf[(r->ir_ovf_head + r->ir_ovf_n) % r->ir_ovf_cap] =
+		(struct lwkt_ipicall){func, a1, a2};
+	if (r->ir_ovf_n++ == 0)
+		gd->gd_novf++;
+	return true;
+}
+
+/* Moves r's overflow into the ring, oldest first, waiting for space. */
+static void
+ovf_flush(struct lwkt_cpu *gd, struct lwkt_cpu *to, struct lwkt_ipiring *r,
+	  unsigned size)
+{
+	while (r->ir_ovf_n != 0) {
+		uint64_t w = ring_space(gd, to, r, size);
+		/* The wait may have run an inner flush (the fallback above):
+		 * take the head as it is now. */
+		if (r->ir_ovf_n == 0)
+			break;
+		struct lwkt_ipicall c = r->ir_ovf[r->ir_ovf_head];
+		r->ir_ovf_head = (r->ir_ovf_head + 1) % r->ir_ovf_cap;
+		if (--r->ir_ovf_n == 0)
+			gd->gd_novf--;
+		ring_put(gd, to, r, w, c.ic_func, c.ic_arg1, c.ic_arg2);
+	}
+}
+
+/* Outermost send: every overflow into its ring before we return (the
+ * waits below may queue more; loop until none is left). */
+static void
+ovf_flush_all(struct lwkt_cpu *gd)
+{
+	unsigned size = lwkt_rt->rt_ipiq_size;
+	while (gd->gd_novf != 0)
+		for (int c = 0; c < lwkt_rt->rt_ncpus; c++) {
+			struct lwkt_ipiring *r = gd->gd_outring[c];
+			if (r != NULL && r->ir_ovf_n != 0)
+				ovf_flush(gd, lwkt_rt->rt_cpu[c], r, size);
+		}
 }
 
 static int
@@ -235,41 +484,38 @@ ipiq_send(struct lwkt_cpu *gd, int cpu, lwkt_ipifunc_t func, void *a1,
 		gd->gd_curthread->td_critcount--;
 		return 0;
 	}
+	/*
+	 * With hard IPIs, a signal between the read of ir_windex and the
+	 * slot store could run an IPI function that sends on this ring: a
+	 * critical section keeps the handler out.  Soft IPIs run only where
+	 * we drain, so they need none.
+	 */
+	bool hard = lwkt_rt->rt_hard_ipi;
+	struct lwkt_thread *td = gd->gd_curthread;
+	if (hard)
+		_lwkt_crit_enter(td);
 	struct lwkt_ipiring *r = gd->gd_outring[cpu];
 	unsigned size = lwkt_rt->rt_ipiq_size;
-	uint64_t w = r->ir_windex;
 
-	if (w - r->ir_rcache >= size) {
-		/* acquire: pairs with the target's release of ir_rindex; the
-		 * slots it passed are free to overwrite. */
-		r->ir_rcache = atomic_load_explicit(&r->ir_rindex,
-						    memory_order_acquire);
-		if (w - r->ir_rcache >= size) {
-			/* Full: wait until it is down to a quarter, running
-			 * our own IPIs meanwhile (never drop, never
-			 * deadlock), and make sure the target is awake. */
-			lwkt_stat_inc(&gd->gd_st_ringfull_waits);
-			LWKT_TRACE(ipi_ring_full, gd->gd_cpuid, cpu,
-				   (unsigned)(w - r->ir_rcache));
-			do {
-				_lwkt_wake_cpu(gd, to);
-				drain_self(gd);
-				lwkt_cpu_relax();
-				r->ir_rcache = atomic_load_explicit(
-				    &r->ir_rindex, memory_order_acquire);
-			} while (w - r->ir_rcache > size / 4);
+	if (__builtin_expect(gd->gd_ipi_depth > 0, 0)) {
+		/* Nested: never wait (see "Nested sends"). */
+		if (r->ir_ovf_n != 0 || ring_full(r, size)) {
+			if (ovf_push(gd, r, func, a1, a2))
+				goto out;
+			ovf_flush(gd, to, r, size);	/* fallback */
 		}
+	} else if (__builtin_expect(r->ir_ovf_n != 0, 0)) {
+		ovf_flush(gd, to, r, size);	/* keeps FIFO */
 	}
-	struct lwkt_ipislot *s = &r->ir_slot[w & (size - 1)];
-	s->is_func = func;
-	s->is_arg1 = a1;
-	s->is_arg2 = a2;
-	/* release: publishes func/args; pairs with the target's acquire. */
-	atomic_store_explicit(&s->is_seq, w + 1, memory_order_release);
-	r->ir_windex = w + 1;
-	lwkt_stat_inc(&gd->gd_st_ipis_sent);
-	LWKT_TRACE(ipi_send, gd->gd_cpuid, cpu, w, func);
-	_lwkt_wake_cpu(gd, to);
+	uint64_t w = r->ir_windex;
+	if (__builtin_expect(w - r->ir_rcache >= size, 0))
+		w = ring_space(gd, to, r, size);
+	ring_put(gd, to, r, w, func, a1, a2);
+out:
+	if (__builtin_expect(gd->gd_novf != 0, 0) && gd->gd_ipi_depth == 0)
+		ovf_flush_all(gd);
+	if (hard)
+		_lwkt_crit_exit(gd, td);	/* runs what the handler skipped */
 	return 0;
 }
 

@@ -104,11 +104,23 @@ struct lwkt_ipislot {
 	void *is_arg2;
 };
 
+/* A call waiting in a ring's overflow (src cpu only). */
+struct lwkt_ipicall {
+	lwkt_ipifunc_t ic_func;
+	void *ic_arg1, *ic_arg2;
+};
+
 /*
  * Ring from cpu src to cpu dst.  Indices run free: fill = w - r.
  *   ir_windex     producer only (src cpu).
  *   ir_rcache     producer only: last ir_rindex seen (re-read when the
  *                 ring looks full).
+ *   ir_stalled    producer only: a full-ring wait on this ring has warned
+ *                 (the IPI watchdog); nested waits stay quiet.
+ *   ir_ovf*       producer only: calls made by IPI functions that ran
+ *                 inside a full-ring wait of the src cpu and found this
+ *                 ring full (ipiq.c, "nested sends"), oldest at
+ *                 ir_ovf_head of a circular array of ir_ovf_cap.
  *   ir_rindex     written by the consumer (dst) with release after it
  *                 copied a slot out; the producer acquire-loads it before
  *                 reusing slots.  Advanced BEFORE the function runs, so a
@@ -119,6 +131,9 @@ struct lwkt_ipislot {
 struct lwkt_ipiring {
 	_Alignas(LWKT_CACHELINE) uint64_t ir_windex;	/* src only */
 	uint64_t ir_rcache;				/* src only */
+	bool ir_stalled;				/* src only */
+	uint32_t ir_ovf_head, ir_ovf_n, ir_ovf_cap;	/* src only */
+	struct lwkt_ipicall *ir_ovf;			/* src only */
 	_Alignas(LWKT_CACHELINE) _Atomic uint64_t ir_rindex;	/* dst writes */
 	_Alignas(LWKT_CACHELINE) struct lwkt_ipislot ir_slot[];	/* 2^n */
 };
@@ -197,6 +212,13 @@ struct lwkt_cpu {
 	int gd_nin;
 	unsigned gd_ipiq_mask;
 	struct lwkt_ipiring **gd_outring;	/* [ncpus] = dst's inring[us] */
+	/* Own cpu only (ipiq.c): how many full-ring waits are draining
+	 * (nested sends inside them never wait), how many of our out rings
+	 * hold an overflow, and whether the SIGURG handler runs IPIs (no
+	 * malloc there). */
+	int gd_ipi_depth;
+	int gd_novf;
+	bool gd_in_sig;
 
 	/*
 	 * Remote-written fields, each on its own line.
@@ -218,6 +240,20 @@ struct lwkt_cpu {
 	 * hard-IPI senders.  Own cpu stores (relaxed): a stale read costs one
 	 * useless or one late signal, never a lost IPI. */
 	_Atomic uint32_t gd_inthread;
+	/* IPI watchdog sniff (ipiq.c, ring_stall_warn): a stalled sender
+	 * stores sn_req = 1 (release) and signals; the handler, on this
+	 * cpu's pthread, exchanges sn_req to 0 (acquire), fills the rest
+	 * and bumps sn_seq (release); the sender acquire-loads sn_seq and
+	 * then reads the rest.  Two stalled senders may both read one
+	 * snapshot: it is a diagnostic. */
+	_Alignas(LWKT_CACHELINE) struct {
+		_Atomic uint32_t sn_req;
+		_Atomic uint32_t sn_seq;
+		int sn_crit;
+		bool sn_idle;
+		uint64_t sn_tid;
+		char sn_name[32];
+	} gd_sniff;
 	/* Injection inbox for outside callers: gd_inbox_lock protects the
 	 * list; gd_inbox_any is a hint the cpu polls without the lock. */
 	_Alignas(LWKT_CACHELINE) pthread_mutex_t gd_inbox_lock;
@@ -242,6 +278,7 @@ struct lwkt_runtime {
 	int64_t rt_idle_spin_ns;
 	enum lwkt_fence_mode rt_fence;
 	bool rt_hard_ipi;
+	int64_t rt_ipiq_watchdog_ns;	/* <= 0: no watchdog */
 	size_t rt_stack_size;
 	struct lwkt_cpu *rt_cpu[LWKT_MAXCPU];
 	_Atomic uint64_t rt_next_tid;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static hwloc_topology_t topo;
 static int topo_err;
@@ -27,6 +28,13 @@ topo_load(void)
 		topo_err = errno ? errno : ENOMEM;
 		return;
 	}
+	/* Only the PUs the process may run on (taskset, a cpuset, a
+	 * container's cgroup): "all" then means "all we may use", and a
+	 * list naming another PU is refused.  hwloc takes the process
+	 * binding when the topology loads (the first lwkt_topo_* call);
+	 * it does not follow later sched_setaffinity calls. */
+	hwloc_topology_set_flags(topo, HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM |
+				 HWLOC_TOPOLOGY_FLAG_RESTRICT_TO_CPUBINDING);
 	if (hwloc_topology_load(topo) != 0) {
 		topo_err = errno ? errno : EIO;
 		hwloc_topology_destroy(topo);
@@ -95,6 +103,23 @@ parse_num(const char **pp)
 	return v;
 }
 
+/* Error for a PU that is not in the topology: absent from the host, or
+ * outside the process's CPU binding. */
+static int
+bad_pu(char *err, size_t errlen, const char *spec, long v, unsigned npu)
+{
+	char allowed[128] = "?";
+	hwloc_bitmap_list_snprintf(allowed, sizeof allowed,
+				   hwloc_topology_get_topology_cpuset(topo));
+	long conf = sysconf(_SC_NPROCESSORS_CONF);
+	if (v < conf)
+		return perr(err, errlen, "cpu list '%s': PU %ld is outside this "
+			    "process's CPU binding (taskset/cpuset); allowed "
+			    "PUs: %s", spec, v, allowed);
+	return perr(err, errlen, "cpu list '%s': no PU %ld on this host (PUs: "
+		    "%u usable: %s)", spec, v, npu, allowed);
+}
+
 int
 lwkt_topo_parse(const char *spec, unsigned *pus, unsigned max, unsigned *n,
 		char *err, size_t errlen)
@@ -117,7 +142,8 @@ lwkt_topo_parse(const char *spec, unsigned *pus, unsigned max, unsigned *n,
 					    "(want count=N, N >= 1)", spec);
 			if ((unsigned long)v > npu)
 				return perr(err, errlen, "'%s' asks for %ld cpus; "
-					    "this host has %u PUs", spec, v, npu);
+					    "this process may use %u PUs", spec,
+					    v, npu);
 			want = (unsigned)v;
 		}
 		if (want > max)
@@ -145,9 +171,7 @@ lwkt_topo_parse(const char *spec, unsigned *pus, unsigned max, unsigned *n,
 		}
 		for (long v = lo; v <= hi; v++) {
 			if (pu_obj((unsigned)v) == NULL)
-				return perr(err, errlen, "cpu list '%s': no PU "
-					    "%ld on this host (PUs: %u)", spec,
-					    v, npu);
+				return bad_pu(err, errlen, spec, v, npu);
 			for (unsigned i = 0; i < *n; i++)
 				if (pus[i] == (unsigned)v)
 					return perr(err, errlen, "cpu list '%s':"

@@ -13,8 +13,8 @@
 #include "lwkt/topo.h"
 #include "ltest.h"
 
-/* Starts `ncpu` cpus (the first PUs; on a 1-PU host both map... no: the
- * tests need 2 PUs and skip the cross-cpu part otherwise). */
+/* Starts 2 cpus on the first two allowed PUs (1 on a one-PU host; the
+ * cross-cpu tests then skip with LT_NEED_CPUS).  Returns the count. */
 static inline int
 lt_start(struct lwkt_config *cfg)
 {
@@ -29,6 +29,19 @@ lt_start(struct lwkt_config *cfg)
 	ck_assert_int_eq(e, 0);
 	return lwkt_ncpus();
 }
+
+/* Skips the running test, after stopping the runtime, unless `ncpu`
+ * (lt_start's result) reaches `want`: a one-PU host, a one-PU cpuset or
+ * LWKT_CPUS=0 leaves cross-cpu tests nothing to test. */
+#define LT_NEED_CPUS(ncpu, want)					\
+	do {								\
+		int lt_n_ = (ncpu);					\
+		if (lt_n_ < (want)) {					\
+			lwkt_shutdown();				\
+			LTEST_SKIP("needs %d cpus, %d started (one PU, "	\
+				   "a cpuset or LWKT_CPUS)", (want), lt_n_); \
+		}							\
+	} while (0)
 
 /* Waits (outside LWKT) until *c >= want. */
 static inline void

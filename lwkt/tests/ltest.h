@@ -15,7 +15,39 @@
 #define LWKT_TESTS_LTEST_H
 
 #include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* The suite's name, set by LTEST_MAIN (read by LTEST_SKIP). */
+static const char *ltest_suite_name = "?";
+
+/* Prints the skip line of the test runner: "SKIPPED: suite/test: why"
+ * (test = the Check function name without its "_fn").  ci/run-tests
+ * counts such a test as skipped, not passed. */
+__attribute__((format(printf, 2, 3), unused)) static void
+ltest_skip_line(const char *fn, const char *fmt, ...)
+{
+	size_t len = strlen(fn);
+	if (len > 3 && strcmp(fn + len - 3, "_fn") == 0)
+		len -= 3;
+	printf("SKIPPED: %s/%.*s: ", ltest_suite_name, (int)len, fn);
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* Ends the running test as skipped, with a reason (printf format).  Use
+ * it instead of a bare return: a test that ran nothing must not pass. */
+#define LTEST_SKIP(...)							\
+	do {								\
+		ltest_skip_line(__func__, __VA_ARGS__);			\
+		return;							\
+	} while (0)
 
 /* A test case with a timeout; add tests to it with tcase_add_test(). */
 static inline TCase *
@@ -32,6 +64,7 @@ ltest_tcase(Suite *s, const char *name, double timeout_s)
 #define LTEST_MAIN(suite_name, add)					\
 	int main(void)							\
 	{								\
+		ltest_suite_name = suite_name;				\
 		Suite *s = suite_create(suite_name);			\
 		add(s);							\
 		SRunner *sr = srunner_create(s);			\

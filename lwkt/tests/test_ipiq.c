@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "lwkt/crit.h"
 #include "lwkt/ipiq.h"
@@ -47,8 +49,7 @@ fifo_sender(void *arg)
 
 START_TEST(t_fifo_million)
 {
-	if (lt_start(NULL) < 2)
-		return;
+	LT_NEED_CPUS(lt_start(NULL), 2);
 	lwkt_thread_t t0, t1;
 	ck_assert_int_eq(lwkt_create(fifo_sender, (void *)0, 0, 0, &t0, "s0"), 0);
 	ck_assert_int_eq(lwkt_create(fifo_sender, (void *)1, 1, 0, &t1, "s1"), 0);
@@ -119,15 +120,20 @@ burst_sender(void *arg)
 	}
 }
 
-static void
-run_bursts(enum lwkt_fence_mode mode)
+/* A config with a zero idle spin: the target sleeps between bursts. */
+static struct lwkt_config *
+burst_cfg(enum lwkt_fence_mode mode)
 {
-	struct lwkt_config cfg;
+	static struct lwkt_config cfg;
 	lwkt_config_default(&cfg);
 	cfg.lc_idle_spin_ns = 0;
 	cfg.lc_fence = mode;
-	if (lt_start(&cfg) < 2)
-		return;
+	return &cfg;
+}
+
+static void
+run_bursts(void)	/* runtime started with burst_cfg() */
+{
 	ck_assert_int_eq(lwkt_create(burst_sender, (void *)(uintptr_t)1500, 0,
 				     0, &bu.sender, "burst"), 0);
 	ck_assert_int_eq(lwkt_join(bu.sender), 0);
@@ -139,9 +145,17 @@ run_bursts(enum lwkt_fence_mode mode)
 	lwkt_shutdown();
 }
 
-START_TEST(t_no_lost_wakeup_asym) { run_bursts(LWKT_FENCE_ASYMMETRIC); }
+START_TEST(t_no_lost_wakeup_asym)
+{
+	LT_NEED_CPUS(lt_start(burst_cfg(LWKT_FENCE_ASYMMETRIC)), 2);
+	run_bursts();
+}
 END_TEST
-START_TEST(t_no_lost_wakeup_sym) { run_bursts(LWKT_FENCE_SYMMETRIC); }
+START_TEST(t_no_lost_wakeup_sym)
+{
+	LT_NEED_CPUS(lt_start(burst_cfg(LWKT_FENCE_SYMMETRIC)), 2);
+	run_bursts();
+}
 END_TEST
 
 /* ---- full ring: 4 entries, both cpus flooding each other ---- */
@@ -173,8 +187,7 @@ START_TEST(t_full_ring_self_drain)
 	struct lwkt_config cfg;
 	lwkt_config_default(&cfg);
 	cfg.lc_ipiq_size = 4;
-	if (lt_start(&cfg) < 2)
-		return;
+	LT_NEED_CPUS(lt_start(&cfg), 2);
 	lwkt_thread_t a, b;
 	/* Each flooder never yields: only the drain-while-full rule lets
 	 * the other side's ring empty. */
@@ -189,6 +202,205 @@ START_TEST(t_full_ring_self_drain)
 	lwkt_stats(1, &s1);
 	ck_assert_uint_gt(s0.ls_ringfull_waits + s1.ls_ringfull_waits, 0);
 	lwkt_shutdown();
+}
+END_TEST
+
+/*
+ * ---- nested sends on a full ring: small-ring soak ----
+ * cpu 0's flooder fills ring 0->1; while it waits it runs cpu 1's
+ * requests, and each request sends an answer on the SAME ring 0->1 (as a
+ * cpu-owned token grant does).  Every message must arrive exactly once,
+ * for rings of 2, 4, 8 and 16 entries, within a deadline (a lost message
+ * or a livelocked sender fails the test instead of hanging it).
+ */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define NEST_N 20000u
+#else
+#define NEST_N 100000u
+#endif
+static uint8_t nest_seen[2 * NEST_N];	/* cpu 1 only */
+static _Atomic uint64_t nest_got, nest_dup;
+
+static void
+nest_count(void *a1, void *a2)
+{
+	(void)a2;
+	uintptr_t tag = (uintptr_t)a1;	/* 2i: flood i; 2i+1: answer i */
+	if (nest_seen[tag]++)
+		atomic_fetch_add_explicit(&nest_dup, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&nest_got, 1, memory_order_release);
+}
+
+/* On cpu 0, from its flooder's full-ring drain (or its idle loop). */
+static void
+nest_answer(void *a1, void *a2)
+{
+	(void)a2;
+	lwkt_send_ipiq(1, nest_count, (void *)((uintptr_t)a1 * 2 + 1));
+}
+
+static void
+nest_flooder(void *arg)
+{
+	(void)arg;
+	for (uintptr_t i = 0; i < NEST_N; i++)
+		lwkt_send_ipiq(1, nest_count, (void *)(i * 2));
+}
+
+static void
+nest_asker(void *arg)
+{
+	(void)arg;
+	for (uintptr_t i = 0; i < NEST_N; i++)
+		lwkt_send_ipiq(0, nest_answer, (void *)i);
+}
+
+START_TEST(t_nested_send_small_rings)
+{
+	static const unsigned sizes[] = {2, 4, 8, 16};
+	for (unsigned k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		struct lwkt_config cfg;
+		lwkt_config_default(&cfg);
+		cfg.lc_ipiq_size = sizes[k];
+		LT_NEED_CPUS(lt_start(&cfg), 2);
+		memset(nest_seen, 0, sizeof nest_seen);
+		atomic_store(&nest_got, 0);
+		lwkt_thread_t f, a;
+		ck_assert_int_eq(lwkt_create(nest_flooder, NULL, 0, 0, &f,
+					     "flood"), 0);
+		ck_assert_int_eq(lwkt_create(nest_asker, NULL, 1, 0, &a,
+					     "ask"), 0);
+		/* 20 s: a loss stalls the count, a livelock too. */
+		uint64_t t0 = lwkt_now_ns(), got;
+		while ((got = atomic_load_explicit(&nest_got,
+				memory_order_acquire)) < 2 * NEST_N &&
+		       lwkt_now_ns() - t0 < 20000000000ull) {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+		ck_assert_msg(got == 2 * NEST_N, "ring of %u: cpu 1 received "
+			      "%llu of %u messages in 20 s (lost or "
+			      "livelocked)", sizes[k], (unsigned long long)got,
+			      2 * NEST_N);
+		ck_assert_uint_eq(atomic_load(&nest_dup), 0);
+		ck_assert_int_eq(lwkt_join(f), 0);
+		ck_assert_int_eq(lwkt_join(a), 0);
+		struct lwkt_stats st;
+		lwkt_stats(0, &st);
+		ck_assert_uint_gt(st.ls_ringfull_waits, 0);
+		lwkt_shutdown();
+	}
+}
+END_TEST
+
+/*
+ * ---- IPI watchdog: a target stalled in a critical section ----
+ * cpu 1 holds a critical section for 600 ms while cpu 0 sends 64 IPIs
+ * into a 4-entry ring; with a 100 ms bound the sender warns once (cpus,
+ * indices, the target's thread and crit depth), says when the target
+ * drained, and every message arrives.  Soft and hard IPIs.
+ */
+#define WD_MSGS 64
+static _Atomic int wd_stalling;
+static _Atomic uint64_t wd_got;
+
+static void
+wd_count(void *a1, void *a2)
+{
+	(void)a1, (void)a2;
+	atomic_fetch_add_explicit(&wd_got, 1, memory_order_release);
+}
+
+static void
+wd_staller(void *arg)
+{
+	(void)arg;
+	crit_enter();
+	atomic_store(&wd_stalling, 1);
+	uint64_t t0 = lwkt_now_ns();
+	/* Spins as a thread polling a flag would (the atomic load also
+	 * lets TSan deliver the sniff signal: it defers signals to such
+	 * points). */
+	while (lwkt_now_ns() - t0 < 600000000u &&
+	       atomic_load(&wd_stalling) != 2)
+		lwkt_cpu_relax();
+	crit_exit();
+}
+
+static void
+wd_sender(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&wd_stalling))
+		lwkt_cpu_relax();
+	for (int i = 0; i < WD_MSGS; i++)
+		lwkt_send_ipiq(1, wd_count, NULL);
+}
+
+static int
+count_substr(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+START_TEST(t_ipiq_watchdog)
+{
+	for (int hard = 0; hard < 2; hard++) {
+		struct lwkt_config cfg;
+		lwkt_config_default(&cfg);
+		cfg.lc_ipiq_size = 4;
+		cfg.lc_ipiq_watchdog_ms = 100;
+		cfg.lc_hard_ipi = hard;
+		/* The warning goes to stderr: catch it in a file. */
+		fflush(stderr);
+		FILE *log = tmpfile();
+		ck_assert_ptr_nonnull(log);
+		int saved = dup(2);
+		ck_assert_int_ge(saved, 0);
+		ck_assert_int_eq(dup2(fileno(log), 2), 2);
+		int n = lt_start(&cfg);
+		if (n < 2) {
+			dup2(saved, 2);
+			close(saved);
+		}
+		LT_NEED_CPUS(n, 2);
+		atomic_store(&wd_stalling, 0);
+		atomic_store(&wd_got, 0);
+		lwkt_thread_t st, sd;
+		ck_assert_int_eq(lwkt_create(wd_staller, NULL, 1, 0, &st,
+					     "staller"), 0);
+		ck_assert_int_eq(lwkt_create(wd_sender, NULL, 0, 0, &sd,
+					     "sender"), 0);
+		ck_assert_int_eq(lwkt_join(sd), 0);
+		ck_assert_int_eq(lwkt_join(st), 0);
+		lt_wait_u64(&wd_got, WD_MSGS);
+		lwkt_shutdown();
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		char text[4096] = "";
+		rewind(log);
+		size_t len = fread(text, 1, sizeof text - 1, log);
+		text[len] = '\0';
+		fclose(log);
+		fputs(text, stderr);	/* shown in the test log */
+		ck_assert_uint_eq(atomic_load(&wd_got), WD_MSGS);
+		ck_assert_msg(count_substr(text, "lwkt: ipiq watchdog: cpu 0 "
+			      "-> cpu 1 not draining for ") == 1,
+			      "hard=%d: want one warning, got: %s", hard, text);
+		ck_assert_msg(strstr(text, "ring full (windex ") &&
+			      strstr(text, ", 4 entries); cpu 1 runs thread "
+				     "'staller' (id ") &&
+			      strstr(text, ") at crit depth 1\n"),
+			      "hard=%d: warning lacks indices or the target's "
+			      "state: %s", hard, text);
+		ck_assert_msg(count_substr(text, "lwkt: ipiq watchdog: cpu 0 "
+			      "-> cpu 1 drained after ") == 1,
+			      "hard=%d: no recovery line: %s", hard, text);
+	}
 }
 END_TEST
 
@@ -244,8 +456,7 @@ crit_holder(void *arg)
 
 START_TEST(t_crit_defers_ipis)
 {
-	if (lt_start(NULL) < 2)
-		return;
+	LT_NEED_CPUS(lt_start(NULL), 2);
 	lwkt_thread_t t;
 	lwkt_create(crit_holder, NULL, 1, 0, &t, "holder");
 	lwkt_join(t);
@@ -313,8 +524,7 @@ START_TEST(t_hard_ipi)
 	struct lwkt_config cfg;
 	lwkt_config_default(&cfg);
 	cfg.lc_hard_ipi = true;
-	if (lt_start(&cfg) < 2)
-		return;
+	LT_NEED_CPUS(lt_start(&cfg), 2);
 	lwkt_thread_t s, h;
 	lwkt_create(spinner, NULL, 1, 0, &s, "spinner");
 	/* Let the spinner start running before the IPI goes out. */
@@ -338,6 +548,8 @@ add(Suite *s)
 	tcase_add_test(tc, t_no_lost_wakeup_asym);
 	tcase_add_test(tc, t_no_lost_wakeup_sym);
 	tcase_add_test(tc, t_full_ring_self_drain);
+	tcase_add_test(tc, t_nested_send_small_rings);
+	tcase_add_test(tc, t_ipiq_watchdog);
 	tcase_add_test(tc, t_bad_ring_size);
 	tcase_add_test(tc, t_crit_defers_ipis);
 	tcase_add_test(tc, t_cpusync);

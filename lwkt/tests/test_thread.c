@@ -136,8 +136,7 @@ migrator(void *arg)
 
 START_TEST(t_migrate)
 {
-	if (lt_start(NULL) < 2)
-		return;
+	LT_NEED_CPUS(lt_start(NULL), 2);
 	lwkt_thread_t t;
 	lwkt_create(migrator, NULL, 0, 0, &t, "migrator");
 	lwkt_join(t);
@@ -172,8 +171,7 @@ START_TEST(t_sleep_wakeup_cross_cpu)
 	struct lwkt_config cfg;
 	lwkt_config_default(&cfg);
 	cfg.lc_idle_spin_ns = 0;	/* the sleeper's cpu really sleeps */
-	if (lt_start(&cfg) < 2)
-		return;
+	LT_NEED_CPUS(lt_start(&cfg), 2);
 	lwkt_thread_t a, b;
 	lwkt_create(sw_thread, (void *)0, 0, 0, &a, "sw0");
 	lwkt_create(sw_thread, (void *)1, 1, 0, &b, "sw1");
@@ -231,6 +229,7 @@ END_TEST
 /* ---- bad input ---- */
 START_TEST(t_bad_config)
 {
+	unsetenv("LWKT_CPUS");	/* it would override the lists below */
 	struct lwkt_config cfg;
 	lwkt_config_default(&cfg);
 	cfg.lc_cpus = "0,0";

@@ -81,10 +81,8 @@ mx_worker(void *arg)
 }
 
 static void
-run_mx(int design, unsigned shared_every)
+run_mx(int design, unsigned shared_every)	/* runtime started */
 {
-	if (lt_start(NULL) < 2)
-		return;
 	ck_assert_int_eq(lwkt_token_init(&tok_a, design, "mx"), 0);
 	mx.tok = &tok_a;
 	mx.per_thread = MX_TOTAL / MX_THREADS;
@@ -113,6 +111,7 @@ run_mx(int design, unsigned shared_every)
 
 START_TEST(t_mutex_exclusive)
 {
+	LT_NEED_CPUS(lt_start(NULL), 2);
 	run_mx(_i, 0);
 }
 END_TEST
@@ -120,6 +119,7 @@ END_TEST
 /* Atomic design: 3 in 4 acquisitions shared. */
 START_TEST(t_mutex_shared_mix)
 {
+	LT_NEED_CPUS(lt_start(NULL), 2);
 	run_mx(LWKT_TOKEN_ATOMIC, 4);
 }
 END_TEST
@@ -128,6 +128,7 @@ END_TEST
  * stays consistent. */
 START_TEST(t_mutex_shared_mix_cpu)
 {
+	LT_NEED_CPUS(lt_start(NULL), 2);
 	run_mx(LWKT_TOKEN_CPU_OWNED, 4);
 }
 END_TEST
@@ -213,8 +214,7 @@ rb_z(void *unused)
 
 START_TEST(t_reacquire_after_block)
 {
-	if (lt_start(NULL) < 2)
-		return;
+	LT_NEED_CPUS(lt_start(NULL), 2);
 	ck_assert_int_eq(lwkt_token_init(&tok_a, _i, "rb"), 0);
 	lwkt_thread_t x, y, z;
 	ck_assert_int_eq(lwkt_create(rb_x, NULL, 0, 0, &x, "x"), 0);
@@ -287,8 +287,7 @@ dl_worker(void *arg)
 
 START_TEST(t_no_deadlock)
 {
-	if (lt_start(NULL) < 2)
-		return;
+	LT_NEED_CPUS(lt_start(NULL), 2);
 	ck_assert_int_eq(lwkt_token_init(&tok_a, _i, "A"), 0);
 	ck_assert_int_eq(lwkt_token_init(&tok_b, _i, "B"), 0);
 	lwkt_thread_t td[4];
@@ -325,8 +324,7 @@ mig_worker(void *unused)
 
 START_TEST(t_mixed_designs_migrate)
 {
-	if (lt_start(NULL) < 2)
-		return;
+	LT_NEED_CPUS(lt_start(NULL), 2);
 	ck_assert_int_eq(lwkt_token_init(&tok_a, LWKT_TOKEN_CPU_OWNED, "a"), 0);
 	ck_assert_int_eq(lwkt_token_init(&tok_b, LWKT_TOKEN_ATOMIC, "b"), 0);
 	lwkt_thread_t td;
@@ -349,8 +347,14 @@ holder(void *tok)
 {
 	lwkt_gettoken(tok);
 	atomic_store(&hold_state, 1);
-	while (atomic_load(&hold_state) != 2)
-		lwkt_cpu_relax();	/* running: never gives it up */
+	while (atomic_load(&hold_state) != 2) {
+		/* Running: never gives it up.  With one cpu it must yield
+		 * (the others could never run): it still holds tok. */
+		if (lwkt_ncpus() == 1)
+			lwkt_yield();
+		else
+			lwkt_cpu_relax();
+	}
 	lwkt_reltoken(tok);
 }
 
@@ -403,8 +407,7 @@ api_worker(void *arg)
 
 START_TEST(t_api)
 {
-	if (lt_start(NULL) < 2)
-		return;
+	LT_NEED_CPUS(lt_start(NULL), 2);
 	ck_assert_int_eq(lwkt_token_init(NULL, _i, "x"), EINVAL);
 	ck_assert_int_eq(lwkt_token_init(&tok_a, 7, "x"), EINVAL);
 	ck_assert_int_eq(lwkt_token_set_default(9), EINVAL);

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test_topo.c - the cpu-list parser shared by --cpus, LWKT_CPUS, lwkt_init. */
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "lwkt/cpu.h"
 #include "lwkt/topo.h"
 #include "ltest.h"
 
@@ -35,7 +40,8 @@ END_TEST
 START_TEST(t_list_and_range)
 {
 	if (lwkt_topo_npus() < 2)
-		return;
+		LTEST_SKIP("needs 2 PUs, this process may use %u",
+			   lwkt_topo_npus());
 	unsigned a = (unsigned)lwkt_topo_pu(0), b = (unsigned)lwkt_topo_pu(1);
 	char spec[64];
 	snprintf(spec, sizeof spec, "%u,%u", b, a);
@@ -89,6 +95,84 @@ START_TEST(t_bind_and_distance)
 }
 END_TEST
 
+/*
+ * ---- the process's CPU binding (taskset/cpuset) is respected ----
+ * A child binds itself to one PU before the topology loads, as
+ * `taskset -c P` would: "all" is then that PU alone, lwkt_init starts one
+ * cpu there, and a list naming another PU is a clear error.
+ */
+static int
+binding_child(unsigned keep, int other)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(keep, &set);
+	/* Every thread, as taskset does (a sanitizer runtime may have one
+	 * of its own): hwloc takes the union of the threads' bindings. */
+	DIR *d = opendir("/proc/self/task");
+	if (d == NULL)
+		return 10;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (sched_setaffinity(atoi(e->d_name), sizeof set, &set) != 0)
+			return 10;
+	}
+	closedir(d);
+	if (lwkt_topo_npus() != 1)
+		return 11;
+	if (parse("all") != 0 || n != 1 || pus[0] != keep)
+		return 12;
+	if (lwkt_init(NULL) != 0 || lwkt_ncpus() != 1 ||
+	    lwkt_cpu_pu(0) != keep)
+		return 13;
+	lwkt_shutdown();
+	if (other >= 0) {
+		char spec[32];
+		snprintf(spec, sizeof spec, "%u,%d", keep, other);
+		if (parse(spec) != EINVAL)
+			return 14;
+		if (strstr(err, "outside this process's CPU binding") == NULL)
+			return 15;
+		fprintf(stderr, "binding child: %s\n", err);
+		struct lwkt_config cfg;
+		lwkt_config_default(&cfg);
+		cfg.lc_cpus = spec;
+		if (lwkt_init(&cfg) != EINVAL || lwkt_ncpus() != 0)
+			return 16;
+	}
+	return 0;
+}
+
+START_TEST(t_respects_cpu_binding)
+{
+	/* In a child that has not loaded the topology yet (a fork after a
+	 * lwkt_topo_* call would inherit the loaded one). */
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		unsetenv("LWKT_CPUS");
+		cpu_set_t set;
+		if (sched_getaffinity(0, sizeof set, &set) != 0)
+			_exit(9);
+		int first = -1, last = -1;
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &set)) {
+				if (first < 0)
+					first = c;
+				last = c;
+			}
+		_exit(binding_child((unsigned)last,
+				    first != last ? first : -1));
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "binding child failed at step %d (status %#x)",
+		      WIFEXITED(st) ? WEXITSTATUS(st) : -1, st);
+}
+END_TEST
+
 static void
 add(Suite *s)
 {
@@ -97,5 +181,6 @@ add(Suite *s)
 	tcase_add_test(tc, t_list_and_range);
 	tcase_add_test(tc, t_bad_lists);
 	tcase_add_test(tc, t_bind_and_distance);
+	tcase_add_test(tc, t_respects_cpu_binding);
 }
 LTEST_MAIN("topo", add)

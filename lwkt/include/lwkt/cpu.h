@@ -53,11 +53,17 @@ struct lwkt_config {
 	bool lc_hard_ipi;
 	/* Stack size of lightweight threads, bytes (0 = 256 KiB). */
 	size_t lc_stack_size;
+	/* IPI watchdog: a sender that waits on a full ring longer than this
+	 * prints one warning on stderr (both cpus, the ring indices, the
+	 * target's current thread and crit depth), and one line when the
+	 * target drains.  0 = LWKT_IPIQ_WATCHDOG_DEFAULT; negative = off. */
+	int lc_ipiq_watchdog_ms;
 };
 
 /* ns: a futex wake-up of a sleeping cpu cost ~40 us (p50) on the
  * reference 2-vCPU KVM guest, so a short spin saves most of them. */
 #define LWKT_IDLE_SPIN_DEFAULT 50000
+#define LWKT_IPIQ_WATCHDOG_DEFAULT 2000	/* ms */
 #define LWKT_MAXCPU 64
 
 /* Fills cfg with the defaults (all PUs, 256-entry rings, asymmetric). */
