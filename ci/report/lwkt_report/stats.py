@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Verdicts: SAME / FASTER / SLOWER / UNKNOWN per benchmark.
+
+Each value is first divided by the median of its floor in the same run
+(floors.py).  Then, on log values (a ratio is a shift in logs):
+  - effect: the Hodges-Lehmann estimate of the shift head - base, the
+    median of all pairwise differences (Hodges & Lehmann, Ann. Math.
+    Statist. 34 (1963)); its confidence interval is the distribution-free
+    one built from the same differences and the Mann-Whitney null
+    distribution (Moses; Hollander, Wolfe & Chicken, "Nonparametric
+    Statistical Methods", 3rd ed., sec. 4.3);
+  - SLOWER / FASTER: the two-sided Mann-Whitney U test rejects at alpha
+    AND the estimate is beyond the effect-size floor AND the interval
+    excludes 0;
+  - SAME: the interval lies inside +-floor (an equivalence statement:
+    whatever changed is smaller than the floor);
+  - UNKNOWN: neither; more data may decide (Chromium Pinpoint's approach:
+    add repetitions to undecided comparisons, within a budget).
+A difference smaller than the floor is never an alarm, however small its
+p-value: on shared VMs small shifts are the rule, not news.
+"""
+import math
+import statistics
+
+import numpy as np
+from scipy import stats as sps
+
+from . import floors
+
+SAME, FASTER, SLOWER, UNKNOWN = "SAME", "FASTER", "SLOWER", "UNKNOWN"
+VERDICTS = (SLOWER, FASTER, UNKNOWN, SAME)
+
+
+class Config:
+    def __init__(self, alpha=0.01, effect_floor=0.05, level=0.95, unit="auto",
+                 min_n=5, claimed_fp=0.01):
+        self.alpha = alpha              # U-test level
+        self.effect_floor = effect_floor  # relative change below which nothing is flagged
+        self.level = level              # confidence level of the effect's interval
+        self.unit = unit                # "run", "repetition" or "auto"
+        self.min_n = min_n              # fewer samples per side: UNKNOWN
+        self.claimed_fp = claimed_fp    # A/A alarms per benchmark the reports claim
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+def hodges_lehmann(x, y, level):
+    """(estimate, lo, hi) of the shift y - x; lo/hi are -inf/inf when the
+    samples are too small for an interval at this level."""
+    d = np.sort(np.subtract.outer(np.asarray(y), np.asarray(x)).ravel())
+    n, m = len(x), len(y)
+    est = float(np.median(d))
+    z = sps.norm.ppf(1 - (1 - level) / 2)
+    # k: how many differences each tail drops (normal approximation of
+    # the U distribution's quantile, fine from n, m >= 5).
+    k = int(math.floor(n * m / 2 - z * math.sqrt(n * m * (n + m + 1) / 12.0)))
+    if k < 1:
+        return est, -math.inf, math.inf
+    return est, float(d[k - 1]), float(d[n * m - k])
+
+
+def decide(x, y, cfg):
+    """Verdict of head samples y against base samples x (positive values,
+    lower is better).  Returns a dict: verdict, p, effect (relative change
+    of head vs base), ci (relative), reason."""
+    out = {"n_base": len(x), "n_head": len(y), "p": None, "effect": None,
+           "ci": None}
+    if len(x) < cfg.min_n or len(y) < cfg.min_n:
+        out.update(verdict=UNKNOWN, reason="fewer than %d samples per side"
+                   % cfg.min_n)
+        return out
+    lx, ly = np.log(x), np.log(y)
+    if np.all(lx == lx[0]) and np.all(ly == ly[0]):
+        p = 1.0 if lx[0] == ly[0] else 0.0
+    else:
+        p = float(sps.mannwhitneyu(ly, lx, alternative="two-sided").pvalue)
+    est, lo, hi = hodges_lehmann(lx, ly, cfg.level)
+    lf = math.log1p(cfg.effect_floor)
+    out.update(p=p, effect=math.expm1(est),
+               ci=(math.expm1(lo) if lo > -math.inf else -1.0,
+                   math.expm1(hi) if hi < math.inf else math.inf))
+    if p < cfg.alpha and est >= lf and lo > 0:
+        out.update(verdict=SLOWER, reason="p < %g and effect >= +%g%%"
+                   % (cfg.alpha, 100 * cfg.effect_floor))
+    elif p < cfg.alpha and est <= -lf and hi < 0:
+        out.update(verdict=FASTER, reason="p < %g and effect <= -%g%%"
+                   % (cfg.alpha, 100 * cfg.effect_floor))
+    elif lo > -lf and hi < lf:
+        out.update(verdict=SAME, reason="%g%% CI inside +-%g%%"
+                   % (100 * cfg.level, 100 * cfg.effect_floor))
+    else:
+        out.update(verdict=UNKNOWN, reason="CI wider than the effect floor")
+    return out
+
+
+def _median(v):
+    return statistics.median(v)
+
+
+def unit_for(base, head, cfg):
+    if cfg.unit != "auto":
+        return cfg.unit
+    return "run" if min(len(base), len(head)) >= cfg.min_n else "repetition"
+
+
+def side_samples(runs, key, unit):
+    """Floor-normalised samples of `key` over runs, the raw medians, and
+    the floor used (None: none in these runs, values are raw)."""
+    vals, raw, used = [], [], {}
+    for r in runs:
+        xs = r.samples.get(key)
+        if not xs:
+            continue
+        f = floors.floor_of(key, r.samples.keys())
+        fm = _median(r.samples[f]) if f else None
+        used[f] = used.get(f, 0) + 1
+        norm = [v / fm for v in xs] if fm else list(xs)
+        if unit == "run":
+            vals.append(_median(norm))
+            raw.append(_median(xs))
+        else:
+            vals.extend(norm)
+            raw.extend(xs)
+    floor = max(used, key=lambda k: used[k]) if used else None
+    return vals, raw, floor
+
+
+def keys_of(runs):
+    seen, order = set(), []
+    for r in runs:
+        for k in r.order:
+            if k not in seen:
+                seen.add(k)
+                order.append(k)
+    return order
+
+
+def compare(base, head, cfg):
+    """Compares two lists of Runs.  Returns a dict with `results` (one per
+    benchmark on both sides, floors included with verdict None),
+    `base_only`, `head_only`, `errors`, `unit`."""
+    unit = unit_for(base, head, cfg)
+    bk, hk = keys_of(base), keys_of(head)
+    hset, bset = set(hk), set(bk)
+    b_ok = {k for r in base for k in r.samples}
+    h_ok = {k for r in head for k in r.samples}
+    errors = {}
+    for side, runs in (("base", base), ("head", head)):
+        for r in runs:
+            for k, msg in r.errors.items():
+                errors.setdefault(k, []).append("%s: %s (%s)" % (side, msg, r.path))
+    results = []
+    for k in bk:
+        if k not in hset or k not in b_ok or k not in h_ok:
+            continue
+        x, xr, xf = side_samples(base, k, unit)
+        y, yr, yf = side_samples(head, k, unit)
+        wl, mech, params = k.split("/")[0], (k.split("/") + [""])[1], "/".join(k.split("/")[2:])
+        res = {"key": k, "workload": wl, "mechanism": mech, "params": params,
+               "floor": xf if xf == yf else None, "is_floor": floors.is_floor(k),
+               "base_norm": _median(x), "head_norm": _median(y),
+               "base_ns": _median(xr), "head_ns": _median(yr),
+               "base_values": x, "head_values": y}
+        if floors.is_floor(k):
+            # The reference itself: its raw change says how the machine moved.
+            res.update(verdict=None, raw_change=res["head_ns"] / res["base_ns"] - 1,
+                       n_base=len(x), n_head=len(y))
+        else:
+            if xf != yf:
+                res["note"] = "floors differ (base %s, head %s): raw values" % (xf, yf)
+            res.update(decide(x, y, cfg))
+        results.append(res)
+    return {"unit": unit, "results": results,
+            "base_only": [k for k in bk if k not in hset],
+            "head_only": [k for k in hk if k not in bset],
+            "errors": errors}
+
+
+def counts(cmp):
+    c = {v: 0 for v in VERDICTS}
+    for r in cmp["results"]:
+        if r.get("verdict"):
+            c[r["verdict"]] += 1
+    return c
+
+
+def alarms(cmp):
+    return [r for r in cmp["results"] if r.get("verdict") in (SLOWER, FASTER)]
+
+
+def aa_split(runs, unit):
+    """Two halves of one side for an A/A comparison inside the same run:
+    alternate runs (unit "run"), or alternate repetitions of each run."""
+    if unit == "run":
+        return runs[0::2], runs[1::2]
+    from .results import Run
+    a, b = [], []
+    for r in runs:
+        ra, rb = Run(r.path + "#even", r.context), Run(r.path + "#odd", r.context)
+        ra.order = rb.order = list(r.order)
+        for k, v in r.samples.items():
+            ra.samples[k], rb.samples[k] = v[0::2], v[1::2]
+        a.append(ra)
+        b.append(rb)
+    return a, b
+
+
+def aa_rate(runs, cfg):
+    """The in-run A/A check: alternate halves of one side compared with the
+    same procedure.  Returns (alarms, comparisons, names flagged)."""
+    unit = unit_for(runs, runs, cfg)
+    if unit == "run" and len(runs) < 2 * cfg.min_n:
+        unit = "repetition"
+    a, b = aa_split(runs, unit)
+    sub = Config(**cfg.as_dict())
+    sub.unit = unit
+    cmp = compare(a, b, sub)
+    decided = [r for r in cmp["results"] if r.get("verdict")]
+    flagged = [r["key"] for r in alarms(cmp)]
+    return len(flagged), len(decided), flagged
