@@ -20,6 +20,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "bench_lwkt.h"
 #include "lwkt/arch.h"
@@ -91,6 +92,36 @@ local_bencher(void *arg)
 	gbench_escape(&c->data_local);
 }
 
+/*
+ * TEST ONLY: LWKT_BENCH_TEST_PLANTED_SLOWDOWN=N (read once at start-up,
+ * never set by default) adds N compiler-opaque steps inside every
+ * token/cpu_owned_local acquisition, so the report's tests can check a
+ * known slowdown is flagged SLOWER on the right benchmark.  Its own loop:
+ * the default loop above stays untouched.
+ */
+static unsigned planted_slowdown;
+
+__attribute__((constructor)) static void
+planted_slowdown_init(void)
+{
+	const char *s = getenv("LWKT_BENCH_TEST_PLANTED_SLOWDOWN");
+	planted_slowdown = s != NULL ? (unsigned)strtoul(s, NULL, 10) : 0;
+}
+
+static void
+local_bencher_planted(void *arg)
+{
+	struct tok_ctx *c = arg;
+	GBENCH_LOOP(c->st) {
+		lwkt_gettoken(&c->local);
+		for (unsigned i = 0; i < planted_slowdown; i++)
+			gbench_clobber();
+		c->data_local++;
+		lwkt_reltoken(&c->local);
+	}
+	gbench_escape(&c->data_local);
+}
+
 static void
 report_tokens(gbench_state *st, const struct lwkt_token_stats *a)
 {
@@ -114,7 +145,9 @@ run_local(gbench_state *st, enum lwkt_token_design d)
 		return;
 	lwkt_token_init(&c.local, d, "local");	/* owned by cpu 0 */
 	lwkt_token_stats(&a);
-	bool ok = bench_lwkt_run_on(st, 0, local_bencher, &c);
+	bool ok = bench_lwkt_run_on(st, 0, planted_slowdown != 0 &&
+				    d == LWKT_TOKEN_CPU_OWNED ?
+				    local_bencher_planted : local_bencher, &c);
 	report_tokens(st, &a);
 	bench_lwkt_stop(st);
 	if (ok && c.data_local != (uint64_t)gbench_iterations_done(st))

@@ -26,8 +26,8 @@ class CallgrindError(Exception):
 # (path, benchmark filter key, the function running its timed loop)
 PATHS = [
     ("shim loop", "shim/empty_loop", "bm_shim_empty_loop"),
-    ("local token get+rel", "token/cpu_owned_local", "local_bencher"),
-    ("local token get+rel (atomic)", "token/atomic_local", "local_bencher"),
+    ("local token get+rel", "token/cpu_owned_local", "local_bencher*"),
+    ("local token get+rel (atomic)", "token/atomic_local", "local_bencher*"),
     ("switch", "switch/lwkt_thread", "sw_timed"),
     ("same-cpu domsg", "roundtrip/lwkt_domsg_local", "rt_client"),
 ]

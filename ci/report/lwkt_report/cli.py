@@ -75,6 +75,8 @@ def _add_stats(p):
                    help="sample unit (default auto: run when >= 5 runs per side)")
     g.add_argument("--claimed-fp", type=float, default=0.01,
                    help="A/A alarm rate per benchmark the report claims (default 0.01)")
+    g.add_argument("--raw", action="store_true",
+                   help="no floor normalisation (compare raw times: not robust on VMs)")
     g.add_argument("--allow-cross-host", action="store_true",
                    help="compare results of different machines (meaningless for A/B)")
     g.add_argument("--fail-on-slower", action="store_true", help="exit 3 on any SLOWER")
@@ -139,7 +141,8 @@ def parser():
 
 def cfg_of(args):
     return stats.Config(alpha=args.alpha, effect_floor=args.effect_floor, level=args.level,
-                        unit=args.unit, claimed_fp=args.claimed_fp)
+                        unit=args.unit, claimed_fp=args.claimed_fp,
+                        normalise=not args.raw)
 
 
 def _finite(x):

@@ -7,11 +7,12 @@ key is a digest of the fields of the host record that change what a
 benchmark can do (cpu model, PUs, kernel, the bench cpus and their
 distance): runs of different hosts are separate series.
 
-Change points: recursive binary segmentation with Welch's t-test, the
-split Hunter uses in place of E-Divisive's permutation test (Fleming et
-al., "Hunter: Using Change Point Detection to Hunt for Performance
-Regressions", ICPE 2023; Daly et al., ICPE 2020 for E-Divisive means in
-CI).  A split is kept when its p-value, corrected for the number of
+Change points: recursive binary segmentation with Student's t-test
+(pooled variance: the least-squares split), the split Hunter uses in
+place of E-Divisive's permutation test (Fleming et al., "Hunter: Using
+Change Point Detection to Hunt for Performance Regressions", ICPE 2023;
+Daly et al., ICPE 2020 for E-Divisive means in CI).  A split is kept
+when its p-value, corrected for the number of
 candidate split points, is below `alpha` and the two sides' means differ
 by at least the effect floor.
 """
@@ -129,7 +130,7 @@ def _best_split(x, lo, hi, min_size):
         if np.all(a == a[0]) and np.all(b == b[0]):
             p = 0.0 if a[0] != b[0] else 1.0
         else:
-            p = float(sps.ttest_ind(a, b, equal_var=False).pvalue)
+            p = float(sps.ttest_ind(a, b, equal_var=True).pvalue)
             if math.isnan(p):
                 p = 1.0
         if p < best[0]:

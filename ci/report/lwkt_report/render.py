@@ -267,7 +267,8 @@ def html_page(rep):
     e = html.escape
     charts = charts_spec(rep)
     data = json.dumps({"charts": charts}, allow_nan=False, default=str)
-    data = data.replace("</", "<\\/")
+    # No markup can start inside the data block, whatever the names hold.
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     c = rep["counts"]
     cfg = rep["config"]
     P = []

@@ -84,7 +84,10 @@ def load_run(path):
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         tail = text.rstrip()
-        if e.pos >= len(tail) - 1 or "Expecting" in e.msg and e.pos >= len(tail):
+        # Cut short: the parser ran out of text (at the end, or inside a
+        # string that runs to the end), as opposed to meeting a bad char.
+        if e.pos >= len(tail) or (e.msg.startswith("Unterminated string")
+                                  and '"' not in text[e.pos + 1:]):
             raise ResultError("%s: truncated JSON: the text ends at %s before "
                               "the document is complete (an interrupted run?)"
                               % (path, _where(text, len(tail))))

@@ -33,13 +33,14 @@ VERDICTS = (SLOWER, FASTER, UNKNOWN, SAME)
 
 class Config:
     def __init__(self, alpha=0.01, effect_floor=0.05, level=0.95, unit="auto",
-                 min_n=5, claimed_fp=0.01):
+                 min_n=5, claimed_fp=0.01, normalise=True):
         self.alpha = alpha              # U-test level
         self.effect_floor = effect_floor  # relative change below which nothing is flagged
         self.level = level              # confidence level of the effect's interval
         self.unit = unit                # "run", "repetition" or "auto"
         self.min_n = min_n              # fewer samples per side: UNKNOWN
         self.claimed_fp = claimed_fp    # A/A alarms per benchmark the reports claim
+        self.normalise = normalise      # divide by the floor of the same run
 
     def as_dict(self):
         return dict(self.__dict__)
@@ -104,7 +105,7 @@ def unit_for(base, head, cfg):
     return "run" if min(len(base), len(head)) >= cfg.min_n else "repetition"
 
 
-def side_samples(runs, key, unit):
+def side_samples(runs, key, unit, normalise=True):
     """Floor-normalised samples of `key` over runs, the raw medians, and
     the floor used (None: none in these runs, values are raw)."""
     vals, raw, used = [], [], {}
@@ -112,7 +113,7 @@ def side_samples(runs, key, unit):
         xs = r.samples.get(key)
         if not xs:
             continue
-        f = floors.floor_of(key, r.samples.keys())
+        f = floors.floor_of(key, r.samples.keys()) if normalise else None
         fm = _median(r.samples[f]) if f else None
         used[f] = used.get(f, 0) + 1
         norm = [v / fm for v in xs] if fm else list(xs)
@@ -154,8 +155,8 @@ def compare(base, head, cfg):
     for k in bk:
         if k not in hset or k not in b_ok or k not in h_ok:
             continue
-        x, xr, xf = side_samples(base, k, unit)
-        y, yr, yf = side_samples(head, k, unit)
+        x, xr, xf = side_samples(base, k, unit, cfg.normalise)
+        y, yr, yf = side_samples(head, k, unit, cfg.normalise)
         wl, mech, params = k.split("/")[0], (k.split("/") + [""])[1], "/".join(k.split("/")[2:])
         res = {"key": k, "workload": wl, "mechanism": mech, "params": params,
                "floor": xf if xf == yf else None, "is_floor": floors.is_floor(k),

@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Verdicts on synthetic runs with a shared VM's noise (synth.py)."""
+import math
+import os
+import sys
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synth  # noqa: E402
+from lwkt_report import stats  # noqa: E402
+
+PLANT = "token/cpu_owned_local"
+
+
+def verdicts(cmp):
+    return {r["key"]: r["verdict"] for r in cmp["results"] if r["verdict"]}
+
+
+class Verdicts(unittest.TestCase):
+    def test_planted_slowdown_is_slower_and_named(self):
+        rng = synth.rng(1)
+        base = synth.runs(10, rng)
+        head = synth.runs(10, rng, slow={PLANT + "/real_time": 1.25})
+        cmp = stats.compare(base, head, stats.Config())
+        v = verdicts(cmp)
+        self.assertEqual(v[PLANT], stats.SLOWER)
+        flagged = [r["key"] for r in stats.alarms(cmp)]
+        self.assertEqual(flagged, [PLANT])
+        r = next(r for r in cmp["results"] if r["key"] == PLANT)
+        self.assertTrue(r["ci"][0] < 0.25 < r["ci"][1], r["ci"])
+
+    def test_planted_speedup_is_faster(self):
+        rng = synth.rng(2)
+        base = synth.runs(10, rng)
+        head = synth.runs(10, rng, slow={"stream/lwkt_sendmsg/real_time": 0.7})
+        v = verdicts(stats.compare(base, head, stats.Config()))
+        self.assertEqual(v["stream/lwkt_sendmsg"], stats.FASTER)
+
+    def test_aa_flags_nothing(self):
+        rng = synth.rng(3)
+        cmp = stats.compare(synth.runs(20, rng), synth.runs(20, rng), stats.Config())
+        self.assertEqual(stats.alarms(cmp), [])
+        # and decides half the benchmarks SAME (the test is not vacuous)
+        self.assertGreaterEqual(stats.counts(cmp)["SAME"], 6, stats.counts(cmp))
+
+    def test_below_effect_floor_is_never_an_alarm(self):
+        rng = synth.rng(4)
+        base = synth.runs(30, rng, regime_sigma=0.0, jitter=0.002, drift=0.002)
+        head = synth.runs(30, rng, regime_sigma=0.0, jitter=0.002, drift=0.002,
+                          slow={PLANT + "/real_time": 1.02})
+        r = next(r for r in stats.compare(base, head, stats.Config())["results"]
+                 if r["key"] == PLANT)
+        self.assertLess(r["p"], 0.01)          # significant...
+        self.assertEqual(r["verdict"], stats.SAME)  # ...but below the 5 % floor
+
+    def test_whole_machine_slower_keeps_verdicts(self):
+        """Every timing of one side x3 (a slow regime during head's runs):
+        the floor-normalised verdicts do not move; raw verdicts would."""
+        for seed in (5, 6):
+            rng = synth.rng(seed)
+            base = synth.runs(10, rng)
+            st = rng.bit_generator.state
+            head = synth.runs(10, rng, slow={PLANT + "/real_time": 1.3})
+            rng.bit_generator.state = st
+            head3 = synth.runs(10, rng, slow={PLANT + "/real_time": 1.3}, scale=3.0)
+            v1 = verdicts(stats.compare(base, head, stats.Config()))
+            v3 = verdicts(stats.compare(base, head3, stats.Config()))
+            self.assertEqual(v1, v3)
+            self.assertEqual(v3[PLANT], stats.SLOWER)
+            # control: without the floors, everything is "SLOWER"
+            raw = verdicts(stats.compare(base, head3, stats.Config(normalise=False)))
+            self.assertGreater(list(raw.values()).count(stats.SLOWER), len(raw) // 2)
+
+    def test_too_few_samples_is_unknown(self):
+        rng = synth.rng(7)
+        cmp = stats.compare(synth.runs(1, rng, reps=2), synth.runs(1, rng, reps=2),
+                            stats.Config())
+        self.assertEqual(cmp["unit"], "repetition")
+        self.assertEqual(set(verdicts(cmp).values()), {stats.UNKNOWN})
+
+    def test_unit_auto(self):
+        rng = synth.rng(8)
+        self.assertEqual(stats.compare(synth.runs(5, rng), synth.runs(5, rng),
+                                       stats.Config())["unit"], "run")
+        self.assertEqual(stats.compare(synth.runs(2, rng, reps=9), synth.runs(2, rng, reps=9),
+                                       stats.Config())["unit"], "repetition")
+
+
+class Interval(unittest.TestCase):
+    def test_hodges_lehmann_coverage(self):
+        """The 95 % interval covers a known shift about 95 % of the time."""
+        rng = np.random.default_rng(9)
+        hit, n = 0, 400
+        for _ in range(n):
+            x = rng.normal(0, 1, 10)
+            y = rng.normal(0.5, 1, 12)
+            est, lo, hi = stats.hodges_lehmann(x, y, 0.95)
+            hit += lo <= 0.5 <= hi
+        self.assertGreater(hit / n, 0.91)
+        self.assertLess(hit / n, 0.99)
+
+    def test_hodges_lehmann_small_sample_unbounded(self):
+        est, lo, hi = stats.hodges_lehmann([1.0, 2.0], [3.0], 0.95)
+        self.assertEqual((lo, hi), (-math.inf, math.inf))
+        self.assertEqual(est, 1.5)
+
+
+class FalsePositiveRate(unittest.TestCase):
+    """The claim every report prints: at most claimed_fp of the benchmarks
+    of an A/A comparison are flagged.  Measured here on 150 synthetic A/A
+    pairs with the noise of a shared VM, per-run regimes included."""
+
+    def test_aa_rate_below_claim(self):
+        cfg = stats.Config()
+        rng = synth.rng(10)
+        alarms = comparisons = 0
+        for _ in range(150):
+            a = synth.runs(10, rng, outlier_p=0.03)
+            b = synth.runs(10, rng, outlier_p=0.03)
+            cmp = stats.compare(a, b, cfg)
+            alarms += len(stats.alarms(cmp))
+            comparisons += sum(1 for r in cmp["results"] if r["verdict"])
+        rate = alarms / comparisons
+        print("synthetic A/A: %d alarms in %d comparisons (%.3f %%), claimed <= %g %%"
+              % (alarms, comparisons, 100 * rate, 100 * cfg.claimed_fp))
+        self.assertLess(rate, cfg.claimed_fp)
+
+    def test_aa_rate_is_not_zero_by_construction(self):
+        """Control: the same procedure with the effect floor off and a
+        loose alpha does alarm on A/A noise, so the test above can fail."""
+        cfg = stats.Config(alpha=0.2, effect_floor=0.0)
+        rng = synth.rng(11)
+        alarms = comparisons = 0
+        for _ in range(20):
+            cmp = stats.compare(synth.runs(10, rng), synth.runs(10, rng), cfg)
+            alarms += len(stats.alarms(cmp))
+            comparisons += sum(1 for r in cmp["results"] if r["verdict"])
+        self.assertGreater(alarms / comparisons, 0.02)
+
+    def test_inrun_split(self):
+        rng = synth.rng(12)
+        a, n, flagged = stats.aa_rate(synth.runs(10, rng), stats.Config())
+        self.assertEqual(n, 12)     # the 12 non-floor benchmarks
+        self.assertEqual(a, 0, flagged)
+
+
+if __name__ == "__main__":
+    unittest.main()
