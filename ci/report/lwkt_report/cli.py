@@ -268,7 +268,8 @@ def cmd_ab(args):
     host = _host_of(head.runs, os.path.join(rdir, "host.json"))
     cg = None
     if args.callgrind:
-        cg = callgrind.compare(bexe, hexe, benv, henv)
+        ran = {k for r in base.runs + head.runs for k in r.samples}
+        cg = callgrind.compare(bexe, hexe, benv, henv, keys=ran)
     if args.record:
         if not args.history or "sha" not in hinfo:
             raise runner.RunError("--record needs --history and a head revision")

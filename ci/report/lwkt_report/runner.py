@@ -156,5 +156,5 @@ def ab(base, head, outdir, cfg, cpus=None, bfilter=None, rounds=10, budget=10,
               "budget_seconds": budget_seconds, "extra_keys": extra_keys,
               "repetitions": reps, "min_time": min_time, "cpus": cpus,
               "filter": bfilter, "seconds": round(time.monotonic() - t0, 1),
-              "order": "interleaved, alternating which side goes first"}
+              "order": "AB, BA, AB, ..."}
     return cmp, runlog
