@@ -108,6 +108,7 @@ include bench/module.mk
 -include baselines/module.mk
 -include trace/module.mk
 -include viz/module.mk
+-include ci/report/module.mk
 
 .PHONY: all deps run check check-extra test bench install uninstall man \
 	help clean distclean tests
