@@ -79,7 +79,7 @@ urcuq_stress_reader_main(void *p)
 		r->sr_hist[age > URCUQ_AGE_MAX ? URCUQ_AGE_MAX + 1 : age]++;
 		r->sr_torn += !bl_entry_ok(&copy);
 		n++;
-		URCUQ_QS(n);
+		URCUQ_QS(n, URCUQ_QS_EVERY);
 	}
 	r->sr_reads = n;
 	URCUQ_OFFLINE();
@@ -159,7 +159,7 @@ URCUQ_NAME(stress)(const struct urcuq_stress_cfg *cfg,
 		if (cfg->sc_reclaim == URCUQ_CALL_RCU) {
 			URCUQ_GP_RELEASE();
 			RCU(call_rcu)(&old->ue_rcu, urcuq_stress_cb);
-			URCUQ_QS(gen);
+			URCUQ_QS(gen, URCUQ_QS_EVERY);
 			continue;
 		}
 		if (cfg->sc_reclaim == URCUQ_BROKEN_NO_GP) {

@@ -4,13 +4,15 @@
  * one flavour (private; included by bench_urcu_memb.c / _qsbr.c after
  * urcuq_flavour.h).  Same shape as readmostly/mutex in bench_mutex.c: the
  * partner on bench_cpu[1] only reads, the benchmark thread reads and
- * updates update_pct of its operations.
+ * updates update_pct of its operations.  qsbr readers announce a quiescent
+ * state every qs_every operations (the second parameter).
  */
 #include "bench.h"
 
 struct rmu_shared {
 	struct urcuq_table ru_t;
 	_Alignas(LWKT_CACHELINE) _Atomic int ru_stop;	/* relaxed hint */
+	uint64_t ru_qs_every;		/* set before the partner starts */
 	uint64_t ru_reads, ru_torn;		/* partner only until joined */
 };
 
@@ -18,7 +20,7 @@ static void *
 rmu_reader(void *p)
 {
 	struct rmu_shared *s = p;
-	uint64_t n = 0, torn = 0;
+	uint64_t n = 0, torn = 0, every = s->ru_qs_every;
 	struct bl_entry e;
 
 	RCU(register_thread)();
@@ -26,7 +28,7 @@ rmu_reader(void *p)
 		urcuq_read(&s->ru_t, (unsigned)n & (BL_TABLE_SLOTS - 1), &e);
 		torn += !bl_entry_ok(&e);
 		n++;
-		URCUQ_QS(n);
+		URCUQ_QS(n, every);
 	}
 	URCUQ_OFFLINE();
 	RCU(unregister_thread)();
@@ -41,6 +43,9 @@ rmu_bench(gbench_state *st, enum urcuq_reclaim how)
 	static struct rmu_shared s;
 	struct bench_thread th;
 	unsigned pct = (unsigned)gbench_range_x(st, 0), acc = 0;
+	/* qsbr: the quiescent-state interval is the second parameter. */
+	uint64_t every = URCUQ_IS_QSBR ? (uint64_t)gbench_range_x(st, 1)
+				  : URCUQ_QS_EVERY;
 
 	if (!bench_need_two_cpus(st))
 		return;
@@ -48,6 +53,11 @@ rmu_bench(gbench_state *st, enum urcuq_reclaim how)
 		gbench_skip_with_error(st, "update_pct must be 0..100");
 		return;
 	}
+	if (every == 0 || (every & (every - 1)) != 0) {
+		gbench_skip_with_error(st, "qs_every must be a power of two");
+		return;
+	}
+	s.ru_qs_every = every;
 	if (urcuq_table_init(&s.ru_t)) {
 		gbench_skip_with_error(st, "out of memory");
 		return;
@@ -73,7 +83,7 @@ rmu_bench(gbench_state *st, enum urcuq_reclaim how)
 			reads++;
 		}
 		i++;
-		URCUQ_QS(i);
+		URCUQ_QS(i, every);
 	}
 	atomic_store_explicit(&s.ru_stop, 1, memory_order_relaxed);
 	int pin = bench_thread_join(&th);
@@ -99,10 +109,23 @@ rmu_bench(gbench_state *st, enum urcuq_reclaim how)
 
 static void rmu_sync(gbench_state *st) { rmu_bench(st, URCUQ_SYNC); }
 static void rmu_callrcu(gbench_state *st) { rmu_bench(st, URCUQ_CALL_RCU); }
+#if URCUQ_IS_QSBR
+/* qs_every:64 is the default (see URCUQ_QS); 1024, liburcu's own count of
+ * bare-pointer reads, shows what a too-rare quiescent state costs.
+ * update_pct:100 is the shape of liburcu's test_urcu_qsbr with one reader
+ * and one writer (the benchmark thread only updates): compare with it. */
+#define RMU_ARGS(f)							\
+	gbench_arg_names2(f, "update_pct", "qs_every"),			\
+	gbench_args2(f, 0, URCUQ_QS_EVERY), gbench_args2(f, 1, URCUQ_QS_EVERY),\
+	gbench_args2(f, 10, URCUQ_QS_EVERY),				\
+	gbench_args2(f, 100, URCUQ_QS_EVERY), gbench_args2(f, 1, 1024),	\
+	gbench_args2(f, 10, 1024), gbench_args2(f, 100, 1024)
+#else
+#define RMU_ARGS(f)							\
+	gbench_arg_name(f, "update_pct"), gbench_arg(f, 0),		\
+	gbench_arg(f, 1), gbench_arg(f, 10)
+#endif
 GBENCH_REGISTER(rmu_sync, "readmostly/" RMU_NAME, gbench_use_real_time(f),
-		gbench_arg_name(f, "update_pct"), gbench_arg(f, 0),
-		gbench_arg(f, 1), gbench_arg(f, 10))
+		RMU_ARGS(f))
 GBENCH_REGISTER(rmu_callrcu, "readmostly/" RMU_NAME "_callrcu",
-		gbench_use_real_time(f),
-		gbench_arg_name(f, "update_pct"), gbench_arg(f, 0),
-		gbench_arg(f, 1), gbench_arg(f, 10))
+		gbench_use_real_time(f), RMU_ARGS(f))
