@@ -26,7 +26,7 @@ $(B)/lwkt-bench: $(B)/libbaselines.a
 BL_TEST_SRCS := $(wildcard baselines/tests/test_*.c)
 BL_TEST_BINS := $(BL_TEST_SRCS:baselines/tests/%.c=$(B)/tests/baselines_%)
 TEST_BINS += $(BL_TEST_BINS)
-$(B)/baselines/tests/%.o: MOD_CFLAGS = $(TEST_CFLAGS) -Ibaselines \
+$(B)/baselines/tests/%.o: MOD_CFLAGS = $(TEST_CFLAGS) -Ibaselines -DLWKT_BUILD_DIR='"$(B)"' \
 	$(call pc_cflags,$(BL_URCU_PKGS))
 # BL_TRACE sites need the tracepoint definitions (lwkt_trace.o, dynamic
 # linkage: -ldl); nothing else of liblwkt, so the tests do not depend on

@@ -11,14 +11,28 @@ $(BL_MPI_BIN): $(BL_MPI_OBJS) $(BL_MPI_RT_OBJS)
 
 ALL_TARGETS += $(BL_MPI_BIN)
 INSTALL_BIN += $(BL_MPI_BIN)
+# baselines_test_mpi_cli runs it.
+TEST_DEPS += $(BL_MPI_BIN)
 
 # make bench-mpi: the full OSU-method run under mpiexec -n 2, pinned to the
 # PUs lwkt-bench uses (MPI_CPUS=A,B overrides) -> out/bench-mpi.json.
+# MPI_CPUS reaches a shell: it must be one word of digits and commas
+# (checked with make's own functions, before any shell sees it), and it
+# is single-quoted in the recipe as well.
 MPI_CPUS ?=
+bl_mpi_comma := ,
+# What is left of MPI_CPUS (unexpanded: $(value)) once digits and commas
+# are removed: must be nothing, and MPI_CPUS one word.
+bl_mpi_rest = $(strip $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst \
+	4,,$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$(subst \
+	$(bl_mpi_comma),,$(value MPI_CPUS)))))))))))))
+BL_MPI_CPUS_BAD = $(if $(value MPI_CPUS),$(if $(bl_mpi_rest),bad,$(if \
+	$(filter-out 1,$(words $(value MPI_CPUS))),bad)))
 .PHONY: bench-mpi mpi-check mpi-netns-check
 bench-mpi: $(BL_MPI_BIN)
+	$(if $(BL_MPI_CPUS_BAD),$(error MPI_CPUS must be PU numbers as A,B (digits and commas only), got '$(value MPI_CPUS)'))
 	@mkdir -p out
-	ci/mpi-run $(BL_MPI_BIN) out/bench-mpi.json $(if $(MPI_CPUS),--cpus=$(MPI_CPUS))
+	ci/mpi-run $(BL_MPI_BIN) out/bench-mpi.json $(if $(MPI_CPUS),'--cpus=$(MPI_CPUS)')
 RUN_STEPS += bench-mpi
 RUN_OUTPUTS += bench-mpi.json
 

@@ -9,14 +9,24 @@
  *   roundtrip/mpi/bytes:N   blocking MPI_Send/MPI_Recv ping-pong.  One
  *       iteration is one round trip (real_time, ns); the OSU figure, the
  *       one-way latency time/(2 x iterations), is the counter osu_latency_ns.
- *   stream/mpi/bytes:N      a window of 64 MPI_Isend (MPI_Irecv on the
- *       peer), MPI_Waitall, then a 4-byte acknowledgement.  One iteration
- *       is one message (real_time, ns); osu_bw_MBps is OSU's MB/s (10^6).
+ *       Every answer is checked (length, first and last byte): on data
+ *       the receiver has just written, it costs nothing measurable.
+ *   stream/mpi/bytes:N      OSU's osu_bw exactly: a window of 64 MPI_Isend
+ *       from ONE send buffer (64 MPI_Irecv into one receive buffer on the
+ *       peer), MPI_Waitall, then a 4-byte acknowledgement.  The payload is
+ *       not checked (the 64 receives share a buffer, as in osu_bw); each
+ *       message's length is (from the statuses Waitall fills anyway).  One
+ *       iteration is one message (real_time, ns); osu_bw_MBps is OSU's
+ *       MB/s (10^6).
+ *   stream/mpi_checked/bytes:N  the same window from 64 distinct buffers,
+ *       each message marked and checked on arrival (length, first and
+ *       last byte): what a real application moving distinct data pays.
+ *       At 64 KiB its 4 MiB per side exceeds the L2, so it is slower.
  *
+ * Sizes: 0 (as osu_latency starts) and powers of two up to 64 KiB.
  * Iterations (OSU defaults): latency 10000 after 100 warm-up up to 8 KiB,
  * 1000 after 10 above; bandwidth 100 windows after 10 up to 8 KiB, 20
- * after 2 above.  Every received message is checked (length, first and
- * last byte) and counted; a mismatch makes the run fail (exit 1).
+ * after 2 above.  A wrong message makes the run fail (exit 1).
  */
 #include <errno.h>
 #include <limits.h>
@@ -37,6 +47,10 @@
 #define MPIQ_LARGE 8192		/* OSU's large-message threshold */
 #define MPIQ_TAG_DATA 1
 #define MPIQ_TAG_ACK 2
+#define MPIQ_ACK 4		/* OSU's acknowledgement, bytes */
+
+/* The three families, in output order. */
+enum mpiq_kind { MPIQ_LAT, MPIQ_BW, MPIQ_BW_CHECKED, MPIQ_NKINDS };
 
 struct mpiq_cfg {
 	unsigned cpus[2];
@@ -56,18 +70,19 @@ mpiq_usage(FILE *f)
 	      "       [--quick] [--repetitions=N] [--out=FILE] [--no-pin]\n"
 	      "\n"
 	      "MPI round trip and windowed stream between two ranks, measured as\n"
-	      "OSU's osu_latency / osu_bw; rank 0 writes google-benchmark JSON.\n"
+	      "OSU's osu_latency / osu_bw (plus a checked stream from distinct\n"
+	      "buffers); rank 0 writes google-benchmark JSON.\n"
 	      "\n"
 	      "  --cpus=A,B       PUs (OS indices) for rank 0 and rank 1; default:\n"
-	      "                   the first two PUs (as lwkt-bench)\n"
-	      "  --sizes=MIN-MAX  message sizes, powers of two from MIN to MAX\n"
-	      "                   bytes (default 1-65536)\n"
+	      "                   the first two PUs (as lwkt-bench); also --cpus A,B\n"
+	      "  --sizes=MIN-MAX  message sizes: MIN (0 or a power of two), then\n"
+	      "                   powers of two up to MAX bytes (default 0-65536)\n"
 	      "  --iters=N        latency iterations up to 8 KiB (default 10000;\n"
 	      "                   above: N/10)\n"
 	      "  --warmup=N       latency warm-up iterations (default 100)\n"
 	      "  --bw-iters=N     bandwidth windows up to 8 KiB (default 100)\n"
 	      "  --bw-warmup=N    bandwidth warm-up windows (default 10)\n"
-	      "  --quick          sizes 1-64, 500 latency / 20 bandwidth\n"
+	      "  --quick          sizes 0-64, 500 latency / 20 bandwidth\n"
 	      "                   iterations (the make check profile)\n"
 	      "  --repetitions=N  run every benchmark N times (default 1)\n"
 	      "  --out=FILE       write the JSON to FILE (default: stdout)\n"
@@ -96,7 +111,7 @@ mpiq_parse(int argc, char **argv, struct mpiq_cfg *c, int loud)
 	long v;
 
 	*c = (struct mpiq_cfg){
-		.min_size = 1, .max_size = 65536,
+		.min_size = 0, .max_size = 65536,
 		.lat_iters = 10000, .lat_skip = 100,
 		.lat_iters_large = 1000, .lat_skip_large = 10,
 		.bw_iters = 100, .bw_skip = 10,
@@ -111,6 +126,17 @@ mpiq_parse(int argc, char **argv, struct mpiq_cfg *c, int loud)
 			return 1;
 		} else if (!strncmp(a, "--cpus=", 7)) {
 			cpus = a + 7;
+		} else if (!strcmp(a, "--cpus")) {
+			/* The space form takes the next word, never a flag. */
+			if (i + 1 >= argc || argv[i + 1][0] == '-') {
+				if (loud) {
+					fprintf(stderr, "lwkt-bench-mpi: --cpus "
+						"needs a value (--cpus=A,B)\n");
+					mpiq_usage(stderr);
+				}
+				return 2;
+			}
+			cpus = argv[++i];
 		} else if (!strncmp(a, "--sizes=", 8)) {
 			char buf[64], *dash;
 			long lo, hi;
@@ -119,8 +145,8 @@ mpiq_parse(int argc, char **argv, struct mpiq_cfg *c, int loud)
 			if (dash == NULL)
 				goto bad;
 			*dash = '\0';
-			if (mpiq_num(buf, 1, 1 << 24, &lo) ||
-			    mpiq_num(dash + 1, 1, 1 << 24, &hi) || lo > hi ||
+			if (mpiq_num(buf, 0, 1 << 24, &lo) ||
+			    mpiq_num(dash + 1, 0, 1 << 24, &hi) || lo > hi ||
 			    (lo & (lo - 1)) || (hi & (hi - 1)))
 				goto bad;
 			c->min_size = (size_t)lo;
@@ -146,7 +172,7 @@ mpiq_parse(int argc, char **argv, struct mpiq_cfg *c, int loud)
 			c->bw_skip = v;
 			c->bw_skip_large = v / 5;
 		} else if (!strcmp(a, "--quick")) {
-			c->min_size = 1;
+			c->min_size = 0;
 			c->max_size = 64;
 			c->lat_iters = c->lat_iters_large = 500;
 			c->lat_skip = c->lat_skip_large = 20;
@@ -180,10 +206,17 @@ bad:
 		unsigned pus[LWKT_TOPO_MAXPU], n;
 		char err[256];
 		if (lwkt_topo_parse(cpus, pus, LWKT_TOPO_MAXPU, &n, err,
-				    sizeof err) || n != 2) {
+				    sizeof err) != 0) {
+			if (loud)
+				fprintf(stderr, "lwkt-bench-mpi: --cpus: %s\n",
+					err);
+			return 2;
+		}
+		if (n != 2) {
 			if (loud)
 				fprintf(stderr, "lwkt-bench-mpi: --cpus wants "
-					"two PUs: %s\n", n != 2 ? cpus : err);
+					"exactly two PUs (one per rank), got "
+					"%u\n", n);
 			return 2;
 		}
 		c->cpus[0] = pus[0];
@@ -197,12 +230,68 @@ bad:
 }
 
 /* ---------------------------------------------------------------------- */
-/* JSON output (rank 0).  Names are ours, so no escaping beyond quotes. */
+/* JSON output (rank 0).  Every string from outside (the executable's
+ * path, host name, kernel, library version) goes through mpiq_json_str. */
 struct mpiq_out {
 	FILE *f;
 	int first;
 	long family;
 };
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if invalid. */
+static size_t
+mpiq_utf8_len(const unsigned char *p)
+{
+	size_t n;
+	unsigned min;
+	unsigned cp;
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0)
+		n = 2, min = 0x80, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		n = 3, min = 0x800, cp = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		n = 4, min = 0x10000, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and beyond U+10FFFF are not
+	 * UTF-8 (RFC 3629, section 3). */
+	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* Writes s as a JSON string (RFC 8259): quotes, backslash and control
+ * characters escaped, valid UTF-8 kept, each invalid byte replaced by
+ * U+FFFD, so the file stays valid whatever the path holds. */
+static void
+mpiq_json_str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	putc('"', f);
+	while (*p) {
+		size_t n = mpiq_utf8_len(p);
+		if (n == 0) {
+			fputs("\\ufffd", f);
+			p++;
+		} else if (*p == '"' || *p == '\\') {
+			putc('\\', f);
+			putc(*p++, f);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\u%04x", *p++);
+		} else {
+			fwrite(p, 1, n, f);
+			p += n;
+		}
+	}
+	putc('"', f);
+}
 
 static void
 mpiq_json_context(struct mpiq_out *o, const struct mpiq_cfg *c, char **argv)
@@ -220,24 +309,34 @@ mpiq_json_context(struct mpiq_out *o, const struct mpiq_cfg *c, char **argv)
 	char *cut = strstr(ver, "MPICH configure");	/* keep it short */
 	if (cut != NULL)
 		*cut = '\0';
-	for (char *p = ver; *p; p++)	/* one line, no quotes */
-		if (*p == '\n' || *p == '"' || *p == '\\' || *p == '\t')
+	for (char *p = ver; *p; p++)	/* one line */
+		if (*p == '\n' || *p == '\t')
 			*p = ' ';
-	uname(&u);
-	fprintf(o->f,
-		"{\n  \"context\": {\n"
-		"    \"date\": \"%s\",\n    \"host_name\": \"%s\",\n"
-		"    \"executable\": \"%s\",\n    \"num_cpus\": %ld,\n"
-		"    \"kernel\": \"%s %s\",\n"
-		"    \"library_build_type\": \"release\",\n"
-		"    \"mpi_library_version\": \"%s\",\n"
+	char kernel[2 * sizeof u.release + 2] = "unknown";
+	if (uname(&u) == 0)
+		snprintf(kernel, sizeof kernel, "%s %s", u.sysname, u.release);
+	fputs("{\n  \"context\": {\n    \"date\": ", o->f);
+	mpiq_json_str(o->f, date);
+	fputs(",\n    \"host_name\": ", o->f);
+	mpiq_json_str(o->f, host);
+	fputs(",\n    \"executable\": ", o->f);
+	mpiq_json_str(o->f, argv[0]);
+	fprintf(o->f, ",\n    \"num_cpus\": %ld,\n    \"kernel\": ",
+		sysconf(_SC_NPROCESSORS_ONLN));
+	mpiq_json_str(o->f, kernel);
+	fputs(",\n    \"library_build_type\": \"release\",\n"
+	      "    \"mpi_library_version\": ", o->f);
+	mpiq_json_str(o->f, ver);
+	fprintf(o->f, ",\n"
 		"    \"mpi_ranks\": 2,\n    \"cpus\": [%u, %u],\n"
 		"    \"pinned\": %s,\n"
-		"    \"method\": \"OSU osu_latency/osu_bw: window %d, ack 4 B\"\n"
+		"    \"method\": \"OSU osu_latency/osu_bw: window %d, ack %d B; "
+		"stream/mpi one buffer per side (as osu_bw), "
+		"stream/mpi_checked %d distinct buffers, every message "
+		"checked\"\n"
 		"  },\n  \"benchmarks\": [",
-		date, host, argv[0], sysconf(_SC_NPROCESSORS_ONLN),
-		u.sysname, u.release, ver, c->cpus[0], c->cpus[1],
-		c->no_pin ? "false" : "true", MPIQ_WINDOW);
+		c->cpus[0], c->cpus[1], c->no_pin ? "false" : "true",
+		MPIQ_WINDOW, MPIQ_ACK, MPIQ_WINDOW);
 	o->first = 1;
 }
 
@@ -268,20 +367,32 @@ mpiq_cpu_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Marks message i in its first and last byte (a 0-byte message has only
+ * its length to check). */
 static inline void
 mpiq_mark(char *buf, size_t size, long i)
 {
+	if (size == 0)
+		return;
 	buf[size - 1] = (char)((i >> 7) & 0x7f);
 	buf[0] = (char)(i & 0x7f);	/* last: wins when size == 1 */
 }
 
 static inline int
-mpiq_check(const char *buf, size_t size, long i, MPI_Status *st)
+mpiq_len_ok(size_t size, MPI_Status *st)
 {
 	int n;
 	MPI_Get_count(st, MPI_BYTE, &n);
-	return (size_t)n == size && buf[0] == (char)(i & 0x7f) &&
-	       (size == 1 || buf[size - 1] == (char)((i >> 7) & 0x7f));
+	return n >= 0 && (size_t)n == size;
+}
+
+static inline int
+mpiq_check(const char *buf, size_t size, long i, MPI_Status *st)
+{
+	return mpiq_len_ok(size, st) &&
+	       (size == 0 || (buf[0] == (char)(i & 0x7f) &&
+			      (size == 1 ||
+			       buf[size - 1] == (char)((i >> 7) & 0x7f))));
 }
 
 /* Ping-pong; returns the bad-message count of this rank; *t: seconds of
@@ -328,10 +439,63 @@ mpiq_latency(int rank, size_t size, long iters, long skip, char *sbuf,
 	return bad;
 }
 
-/* Windowed stream rank 0 -> rank 1, 4-byte ack per window. */
+/* OSU's osu_bw: windowed stream rank 0 -> rank 1 from one send buffer
+ * into one receive buffer, a 4-byte ack per window.  Only lengths are
+ * checked (the statuses are filled by MPI_Waitall anyway; the payload
+ * is never touched, as in osu_bw). */
 static long
-mpiq_bandwidth(int rank, size_t size, long iters, long skip, char **bufs,
-	       char *ack, double *t, double *cpu, uint64_t *seq)
+mpiq_bandwidth(int rank, size_t size, long iters, long skip, char *sbuf,
+	       char *rbuf, double *t, double *cpu, uint64_t *seq)
+{
+	int peer = !rank;
+	long bad = 0;
+	double t0 = 0, c0 = 0;
+	MPI_Request req[MPIQ_WINDOW];
+	MPI_Status st[MPIQ_WINDOW];
+
+	MPI_Barrier(MPI_COMM_WORLD);
+	for (long i = 0; i < iters + skip; i++) {
+		if (i == skip) {
+			t0 = MPI_Wtime();
+			c0 = mpiq_cpu_s();
+		}
+		if (rank == 0) {
+			for (int j = 0; j < MPIQ_WINDOW; j++) {
+				BL_TRACE(mpi_send, rank, peer, MPIQ_TAG_DATA,
+					 size, *seq + (uint64_t)j);
+				MPI_Isend(sbuf, (int)size, MPI_BYTE, peer,
+					  MPIQ_TAG_DATA, MPI_COMM_WORLD, &req[j]);
+			}
+			MPI_Waitall(MPIQ_WINDOW, req, st);
+			MPI_Recv(rbuf, MPIQ_ACK, MPI_BYTE, peer, MPIQ_TAG_ACK,
+				 MPI_COMM_WORLD, &st[0]);
+			bad += !mpiq_len_ok(MPIQ_ACK, &st[0]);
+		} else {
+			for (int j = 0; j < MPIQ_WINDOW; j++)
+				MPI_Irecv(rbuf, (int)size, MPI_BYTE, peer,
+					  MPIQ_TAG_DATA, MPI_COMM_WORLD, &req[j]);
+			MPI_Waitall(MPIQ_WINDOW, req, st);
+			for (int j = 0; j < MPIQ_WINDOW; j++) {
+				BL_TRACE(mpi_recv, rank, peer, MPIQ_TAG_DATA,
+					 size, *seq + (uint64_t)j);
+				bad += !mpiq_len_ok(size, &st[j]);
+			}
+			MPI_Send(sbuf, MPIQ_ACK, MPI_BYTE, peer, MPIQ_TAG_ACK,
+				 MPI_COMM_WORLD);
+		}
+		*seq += MPIQ_WINDOW;
+	}
+	*t = MPI_Wtime() - t0;
+	*cpu = mpiq_cpu_s() - c0;
+	return bad;
+}
+
+/* The checked stream: the same window from MPIQ_WINDOW distinct buffers,
+ * every message marked by the sender and checked by the receiver. */
+static long
+mpiq_bandwidth_checked(int rank, size_t size, long iters, long skip,
+		       char **bufs, char *ack, double *t, double *cpu,
+		       uint64_t *seq)
 {
 	int peer = !rank;
 	long bad = 0;
@@ -354,7 +518,7 @@ mpiq_bandwidth(int rank, size_t size, long iters, long skip, char **bufs,
 					  MPIQ_TAG_DATA, MPI_COMM_WORLD, &req[j]);
 			}
 			MPI_Waitall(MPIQ_WINDOW, req, st);
-			MPI_Recv(ack, 4, MPI_BYTE, peer, MPIQ_TAG_ACK,
+			MPI_Recv(ack, MPIQ_ACK, MPI_BYTE, peer, MPIQ_TAG_ACK,
 				 MPI_COMM_WORLD, &st[0]);
 		} else {
 			for (int j = 0; j < MPIQ_WINDOW; j++)
@@ -367,7 +531,7 @@ mpiq_bandwidth(int rank, size_t size, long iters, long skip, char **bufs,
 				bad += !mpiq_check(bufs[j], size,
 						   i * MPIQ_WINDOW + j, &st[j]);
 			}
-			MPI_Send(ack, 4, MPI_BYTE, peer, MPIQ_TAG_ACK,
+			MPI_Send(ack, MPIQ_ACK, MPI_BYTE, peer, MPIQ_TAG_ACK,
 				 MPI_COMM_WORLD);
 		}
 		*seq += MPIQ_WINDOW;
@@ -411,16 +575,18 @@ main(int argc, char **argv)
 		}
 	}
 
-	char *sbuf = malloc(cfg.max_size), *rbuf = malloc(cfg.max_size);
-	char *bufs[MPIQ_WINDOW], ack[4] = {0};
+	/* At least the ack's bytes: OSU's stream acks from its buffers. */
+	size_t bufsize = cfg.max_size > MPIQ_ACK ? cfg.max_size : MPIQ_ACK;
+	char *sbuf = malloc(bufsize), *rbuf = malloc(bufsize);
+	char *bufs[MPIQ_WINDOW], ack[MPIQ_ACK] = {0};
 	int oom = sbuf == NULL || rbuf == NULL;
 	for (int j = 0; j < MPIQ_WINDOW; j++)
-		oom |= (bufs[j] = malloc(cfg.max_size)) == NULL;
+		oom |= (bufs[j] = malloc(bufsize)) == NULL;
 	if (oom) {
 		fprintf(stderr, "lwkt-bench-mpi: rank %d: out of memory\n", rank);
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
-	memset(sbuf, 0, cfg.max_size);
+	memset(sbuf, 0, bufsize);
 
 	struct mpiq_out o = {.f = stdout};
 	char tmp[4096];
@@ -439,28 +605,35 @@ main(int argc, char **argv)
 	uint64_t seq = 0;
 	long bad = 0;
 	char name[128], extra[256];
-	for (int kind = 0; kind < 2; kind++) {
-		for (size_t size = cfg.min_size; size <= cfg.max_size; size *= 2) {
+	static const char *const kind_name[MPIQ_NKINDS] = {
+		"roundtrip/mpi", "stream/mpi", "stream/mpi_checked"};
+	for (int kind = 0; kind < MPIQ_NKINDS; kind++) {
+		for (size_t size = cfg.min_size; size <= cfg.max_size;
+		     size = size ? size * 2 : 1) {
 			int large = size > MPIQ_LARGE;
 			for (int rep = 0; rep < cfg.repetitions; rep++) {
 				double t, cpu;
-				long iters;
-				if (kind == 0) {
+				long iters, skip;
+				if (kind == MPIQ_LAT) {
 					iters = large ? cfg.lat_iters_large : cfg.lat_iters;
-					bad += mpiq_latency(rank, size, iters,
-					    large ? cfg.lat_skip_large : cfg.lat_skip,
+					skip = large ? cfg.lat_skip_large : cfg.lat_skip;
+					bad += mpiq_latency(rank, size, iters, skip,
 					    sbuf, rbuf, &t, &cpu, &seq);
 				} else {
 					iters = large ? cfg.bw_iters_large : cfg.bw_iters;
-					bad += mpiq_bandwidth(rank, size, iters,
-					    large ? cfg.bw_skip_large : cfg.bw_skip,
-					    bufs, ack, &t, &cpu, &seq);
+					skip = large ? cfg.bw_skip_large : cfg.bw_skip;
+					bad += kind == MPIQ_BW
+					    ? mpiq_bandwidth(rank, size, iters, skip,
+						sbuf, rbuf, &t, &cpu, &seq)
+					    : mpiq_bandwidth_checked(rank, size,
+						iters, skip, bufs, ack, &t, &cpu,
+						&seq);
 				}
 				if (rank != 0)
 					continue;
-				if (kind == 0) {
-					snprintf(name, sizeof name,
-						 "roundtrip/mpi/bytes:%zu/real_time", size);
+				snprintf(name, sizeof name, "%s/bytes:%zu/real_time",
+					 kind_name[kind], size);
+				if (kind == MPIQ_LAT) {
 					snprintf(extra, sizeof extra,
 						 ",\n      \"osu_latency_ns\": %.6e",
 						 t * 1e9 / (2.0 * (double)iters));
@@ -469,8 +642,6 @@ main(int argc, char **argv)
 						cpu * 1e9 / (double)iters, extra);
 				} else {
 					double msgs = (double)iters * MPIQ_WINDOW;
-					snprintf(name, sizeof name,
-						 "stream/mpi/bytes:%zu/real_time", size);
 					snprintf(extra, sizeof extra,
 						 ",\n      \"items_per_second\": %.6e,"
 						 "\n      \"bytes_per_second\": %.6e,"
