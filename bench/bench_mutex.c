@@ -103,17 +103,18 @@ static void *
 st_consumer(void *p)
 {
 	struct st_stream *s = p;
-	uint64_t expect = 0, sum = 0;
+	uint64_t expect = 0, sum = 0, bad = 0;
 	int cpu = (int)bench_cpu[1];
 
 	for (;;) {
 		uint64_t m = mutexq_recv(&s->ss_q, cpu);
 		if (m & ST_STOP_BIT)
 			break;
-		s->ss_bad += m != expect;
+		bad += m != expect;
 		expect = m + 1;
 		sum += m;
 	}
+	s->ss_bad = bad;
 	s->ss_sum = sum;
 	s->ss_n = expect;
 	return NULL;
@@ -190,15 +191,16 @@ rr_client_main(void *p)
 	struct rr_client *c = p;
 	struct rr_service *s = c->rc_svc;
 	int cpu = (int)bench_cpu[1];
-	uint64_t seq = 0;
+	uint64_t seq = 0, bad = 0;	/* locals: no store per request */
 
 	while (!atomic_load_explicit(&s->rs_stop, memory_order_relaxed)) {
 		uint64_t req = ((uint64_t)c->rc_id << 48) | seq;
 		mutexq_send(&s->rs_req, req, cpu);
-		c->rc_bad += mutexq_recv(&c->rc_reply, cpu) != req + 1;
+		bad += mutexq_recv(&c->rc_reply, cpu) != req + 1;
 		seq++;
 	}
 	c->rc_done = seq;
+	c->rc_bad = bad;
 	atomic_fetch_add_explicit(&s->rs_left, 1, memory_order_release);
 	return NULL;
 }

@@ -66,11 +66,13 @@ END_TEST
 START_TEST(t_floors_json)
 {
 	ck_assert_int_eq(run(BENCH " --benchmark_filter='floor_(cacheline|spsc"
-			     "|indirect|cas)|shim/' --benchmark_min_time=0.01"
+			     "|indirect|cas)|spsc_indexed|shim/' "
+			     "--benchmark_min_time=0.01"
 			     " --benchmark_format=json", out, sizeof out), 0);
 	static const char *names[] = {
 	    "\"roundtrip/floor_cacheline/real_time\"",
-	    "\"stream/floor_spsc/real_time\"", "\"call/floor_indirect\"",
+	    "\"stream/floor_spsc/real_time\"",
+	    "\"stream/spsc_indexed/real_time\"", "\"call/floor_indirect\"",
 	    "\"atomic/floor_cas\"", "\"shim/empty_loop\"",
 	    "\"shim/native_empty_loop\""};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
