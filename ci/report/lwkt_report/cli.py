@@ -5,6 +5,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -22,7 +23,8 @@ Same-run A/B performance reports for lwkt-lab.
       and the raw runs (DIR/runs/{base,head}-NNN.json)
   lwkt-report compare BASE HEAD [-o DIR]
       the same verdicts from existing results: each side a google-benchmark
-      JSON file or a directory of them (the rounds of one side)
+      JSON file, a directory of them (the rounds of one side), or a
+      bench-matrix output directory
   lwkt-report aa [--bin EXE] [--history DB]
       A/A: one build against itself, interleaved like `ab`; prints the
       alarm rate (SLOWER/FASTER verdicts over benchmarks compared) and
@@ -42,7 +44,11 @@ beyond --effect-floor AND its CI excludes 0; SAME when the --level CI is
 inside +-effect-floor; UNKNOWN otherwise.  In `ab`, UNKNOWN benchmarks
 (with their floors) get extra rounds up to --budget rounds.  The unit of a
 sample is one run (its median) when each side has at least 5 runs, else
-one repetition.  Floors themselves get no verdict: their raw change shows
+one repetition; then run-to-run variation goes unmeasured (repetitions of
+one run share its drift), so only changes beyond --few-runs-floor (25%)
+are flagged and SAME is never claimed.  Bench-matrix outputs
+(lwkt-matrix --out DIR) compare cell by cell ("KEY @CLASS A-B"), with
+heat maps of the ratios from results.csv.  Floors themselves get no verdict: their raw change shows
 how the machine moved between the sides.
 
 False-positive rate.  Every report prints the rate it claims (--claimed-fp,
@@ -73,6 +79,8 @@ def _add_stats(p):
     g.add_argument("--level", type=float, default=0.95, help="CI level (default 0.95)")
     g.add_argument("--unit", choices=("auto", "run", "repetition"), default="auto",
                    help="sample unit (default auto: run when >= 5 runs per side)")
+    g.add_argument("--few-runs-floor", type=float, default=0.25,
+                   help="effect floor when a side has fewer than 5 runs (default 0.25)")
     g.add_argument("--claimed-fp", type=float, default=0.01,
                    help="A/A alarm rate per benchmark the report claims (default 0.01)")
     g.add_argument("--raw", action="store_true",
@@ -142,7 +150,7 @@ def parser():
 def cfg_of(args):
     return stats.Config(alpha=args.alpha, effect_floor=args.effect_floor, level=args.level,
                         unit=args.unit, claimed_fp=args.claimed_fp,
-                        normalise=not args.raw)
+                        normalise=not args.raw, few_runs_floor=args.few_runs_floor)
 
 
 def _finite(x):
@@ -226,10 +234,68 @@ def cmd_compare(args):
     head = results.load_side(args.head)
     results.check_pair(base, head, args.allow_cross_host)
     cfg = cfg_of(args)
-    cmp = stats.compare(base, head, cfg)
+    cmp = stats.compare_cells(base, head, cfg)
+    host = _host_of(head)
+    if results.is_matrix(args.head):
+        hosts = os.path.join(args.head, "hosts")
+        for h in sorted(os.listdir(hosts)):
+            host = _host_of(head, os.path.join(hosts, h, "host.json"))
+            break
     rep = build_report(cmp, cfg, {"label": args.base}, {"label": args.head}, base,
-                       _host_of(head), hist_db=args.history, load_note=args.load_note)
+                       host, hist_db=args.history, load_note=args.load_note)
+    rep["matrix"] = matrix_maps(args.base, args.head)
     return finish(args, rep)
+
+
+def _cell_maps(rows, title):
+    """Heat maps (one per host and workload): rows mechanism[/params],
+    columns the cells, values the ratio to the pair's floor."""
+    maps = {}
+    for r in rows:
+        try:
+            v = float(r["ratio"]) if r["ratio"] else None
+        except ValueError:
+            v = None
+        if v is not None and not (v > 0 and math.isfinite(v)):
+            v = None
+        m = maps.setdefault((r["host"], r["workload"]), {"rows": [], "cols": [], "v": {}})
+        row = r["mechanism"] + ("/" + r["params"] if r["params"] else "")
+        col = "%s %s-%s" % (r["class"], r["cpu_a"], r["cpu_b"])
+        if row not in m["rows"]:
+            m["rows"].append(row)
+        if col not in m["cols"]:
+            m["cols"].append(col)
+        m["v"][(row, col)] = v
+    out = []
+    for (h, wl), m in maps.items():
+        vals = [[m["v"].get((r, c)) for c in m["cols"]] for r in m["rows"]]
+        if any(v is not None for row in vals for v in row):
+            out.append({"title": "%s %s: %s" % (h, wl, title), "rows": m["rows"],
+                        "cols": m["cols"], "values": vals})
+    return out
+
+
+def matrix_maps(base_spec, head_spec):
+    """The heat maps of bench-matrix outputs: head's ratios to the pair's
+    floor, and head / base per cell when both sides are matrices."""
+    if not results.is_matrix(head_spec):
+        return None
+    hrows = results.load_matrix_csv(head_spec)
+    maps = _cell_maps(hrows, "ratio to the pair's floor (head)")
+    if results.is_matrix(base_spec):
+        brows = {(r["host"], r["workload"], r["mechanism"], r["params"], r["class"],
+                  r["cpu_a"], r["cpu_b"]): r for r in results.load_matrix_csv(base_spec)}
+        change = []
+        for r in hrows:
+            b = brows.get((r["host"], r["workload"], r["mechanism"], r["params"], r["class"],
+                           r["cpu_a"], r["cpu_b"]))
+            try:
+                v = float(r["ratio"]) / float(b["ratio"]) if b else None
+            except (ValueError, ZeroDivisionError, TypeError):
+                v = None
+            change.append(dict(r, ratio="" if v is None else repr(v)))
+        maps += _cell_maps(change, "head / base of the ratio")
+    return maps
 
 
 def _prepare_out(out):
@@ -330,14 +396,30 @@ def cmd_callgrind(args):
     return 0
 
 
+class _Stopped(Exception):
+    pass
+
+
+def _stop(signum, frame):
+    raise _Stopped(signal.Signals(signum).name)
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
+    # SIGTERM/SIGHUP unwind like Ctrl-C: subprocess.run kills the running
+    # lwkt-bench or valgrind, the temporary worktrees are removed.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
     try:
         return {"ab": cmd_ab, "compare": cmd_compare, "aa": cmd_aa, "history": cmd_history,
                 "callgrind": cmd_callgrind}[args.cmd](args)
     except (results.ResultError, runner.RunError, callgrind.CallgrindError) as e:
         print("lwkt-report: error: %s" % e, file=sys.stderr)
         return 1
+    except (KeyboardInterrupt, _Stopped) as e:
+        print("lwkt-report: stopped (%s): the runs so far are in the output "
+              "directory's runs/" % (e or "SIGINT"), file=sys.stderr)
+        return 130
     except subprocess.TimeoutExpired as e:
         print("lwkt-report: error: timed out: %s" % e, file=sys.stderr)
         return 1

@@ -36,7 +36,7 @@ def fp_lines(rep):
     claim = "claimed ≤ %g %% of benchmarks per A/A comparison" % (100 * cfg["claimed_fp"])
     parts = []
     if a and a["comparisons"]:
-        parts.append("this run's A/A (alternate base rounds): %d of %d flagged%s"
+        parts.append("this run's A/A (alternate halves of the base side): %d of %d flagged%s"
                      % (a["alarms"], a["comparisons"],
                         (" (" + ", ".join(a["flagged"]) + ")") if a["flagged"] else ""))
     h = rep.get("aa_history")
@@ -99,7 +99,8 @@ def markdown(rep):
     if unk:
         L.append("")
         L.append("**UNKNOWN** (undecided within the budget): " + ", ".join(
-            "`%s` %s %s" % (r["key"], pct(r["effect"]), ci_str(r["ci"])) for r in unk))
+            "`%s` %s %s" % (r["key"], pct(r["effect"]), ci_str(r["ci"])) if r["effect"] is not None
+            else "`%s` (%s)" % (r["key"], r["reason"]) for r in unk))
     if rep["base_only"] or rep["head_only"] or rep["errors"]:
         L.append("")
         L.append("### Not compared")
@@ -178,7 +179,8 @@ def charts_spec(rep):
     charts = []
     byw = {}
     for r in rep["results"]:
-        byw.setdefault(r["workload"], []).append(r)
+        byw.setdefault(r["workload"] + (" @" + r["cell"] if r.get("cell") else ""),
+                       []).append(r)
     for wl, rows in byw.items():
         mech = [r for r in rows if not r["is_floor"]]
         if not mech:

@@ -6,6 +6,7 @@ Every problem with an input file is a ResultError whose message names the
 file and the problem; nothing is guessed from a file that does not look
 like google-benchmark output.
 """
+import csv
 import json
 import math
 import os
@@ -33,6 +34,7 @@ class Run:
         self.samples = {}
         self.errors = {}
         self.order = []          # keys in file order
+        self.cell = None         # a matrix cell ("Package 0-1"), else None
 
     def host(self):
         return self.context.get("host_name", "?")
@@ -158,9 +160,82 @@ def _natural(name):
     return [int(t) if t.isdigit() else t for t in _ROUND_RE.split(name)]
 
 
+def is_matrix(spec):
+    """A bench-matrix output directory (bench/matrix/lwkt-matrix --out)."""
+    return (os.path.isdir(spec) and os.path.isfile(os.path.join(spec, "results.csv"))
+            and os.path.isdir(os.path.join(spec, "hosts")))
+
+
+def _tsv(path):
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+    except OSError as e:
+        raise ResultError("%s: cannot read: %s" % (path, e.strerror or e))
+    except csv.Error as e:
+        raise ResultError("%s: malformed TSV: %s" % (path, e))
+    return rows
+
+
+def load_matrix(spec):
+    """The cells of a matrix output as Runs: each cell's raw
+    google-benchmark JSON, with its floors measured in the same process;
+    run.cell names the cell ("CLASS A-B", prefixed by the host when the
+    output holds several)."""
+    hdir = os.path.join(spec, "hosts")
+    hosts = sorted(d for d in os.listdir(hdir) if os.path.isdir(os.path.join(hdir, d)))
+    runs = []
+    for h in hosts:
+        cells = os.path.join(hdir, h, "cells.tsv")
+        if not os.path.exists(cells):
+            continue             # a host with no finished cell
+        for row in _tsv(cells):
+            for col in ("cell", "class", "cpu_a", "cpu_b", "json"):
+                if row.get(col) is None:
+                    raise ResultError("%s: not a bench-matrix cells.tsv: no '%s' column"
+                                      % (cells, col))
+            label = "%s %s-%s" % (row["class"], row["cpu_a"], row["cpu_b"])
+            if len(hosts) > 1:
+                label = "%s:%s" % (h, label)
+            for j in (row["json"], row.get("mpi_json") or ""):
+                if not j:
+                    continue
+                r = load_run(os.path.join(hdir, h, j))
+                r.cell = label
+                runs.append(r)
+    if not runs:
+        raise ResultError("%s: bench-matrix output without any finished cell" % spec)
+    return runs
+
+
+MATRIX_COLUMNS = ("host", "workload", "mechanism", "class", "cpu_a", "cpu_b", "params",
+                  "ratio", "floor")
+
+
+def load_matrix_csv(spec):
+    """results.csv of a matrix output: the tidy rows (ratio to the pair's
+    floor), checked for the columns the heat maps need."""
+    path = os.path.join(spec, "results.csv")
+    try:
+        with open(path, newline="") as f:
+            rd = csv.DictReader(f)
+            missing = [c for c in MATRIX_COLUMNS if c not in (rd.fieldnames or [])]
+            if missing:
+                raise ResultError("%s: not a bench-matrix results.csv: no %s column"
+                                  % (path, ", ".join(missing)))
+            return list(rd)
+    except OSError as e:
+        raise ResultError("%s: cannot read: %s" % (path, e.strerror or e))
+    except csv.Error as e:
+        raise ResultError("%s: malformed CSV: %s" % (path, e))
+
+
 def load_side(spec):
-    """A side of a comparison: a JSON file, or a directory of them (the
-    rounds of an A/B run, sorted by name).  Returns a list of Runs."""
+    """A side of a comparison: a JSON file, a directory of them (the
+    rounds of an A/B run, sorted by name), or a bench-matrix output
+    directory (its cells).  Returns a list of Runs."""
+    if is_matrix(spec):
+        return load_matrix(spec)
     if os.path.isdir(spec):
         files = sorted((f for f in os.listdir(spec) if f.endswith(".json")),
                        key=_natural)

@@ -33,7 +33,7 @@ VERDICTS = (SLOWER, FASTER, UNKNOWN, SAME)
 
 class Config:
     def __init__(self, alpha=0.01, effect_floor=0.05, level=0.95, unit="auto",
-                 min_n=5, claimed_fp=0.01, normalise=True):
+                 min_n=5, claimed_fp=0.01, normalise=True, few_runs_floor=0.25):
         self.alpha = alpha              # U-test level
         self.effect_floor = effect_floor  # relative change below which nothing is flagged
         self.level = level              # confidence level of the effect's interval
@@ -41,6 +41,10 @@ class Config:
         self.min_n = min_n              # fewer samples per side: UNKNOWN
         self.claimed_fp = claimed_fp    # A/A alarms per benchmark the reports claim
         self.normalise = normalise      # divide by the floor of the same run
+        # With fewer than min_n runs a side, repetitions are the unit and
+        # run-to-run variation goes unmeasured: only changes beyond this
+        # are flagged, and SAME is never claimed.
+        self.few_runs_floor = few_runs_floor
 
     def as_dict(self):
         return dict(self.__dict__)
@@ -61,7 +65,7 @@ def hodges_lehmann(x, y, level):
     return est, float(d[k - 1]), float(d[n * m - k])
 
 
-def decide(x, y, cfg):
+def decide(x, y, cfg, few_runs=False):
     """Verdict of head samples y against base samples x (positive values,
     lower is better).  Returns a dict: verdict, p, effect (relative change
     of head vs base), ci (relative), reason."""
@@ -77,16 +81,20 @@ def decide(x, y, cfg):
     else:
         p = float(sps.mannwhitneyu(ly, lx, alternative="two-sided").pvalue)
     est, lo, hi = hodges_lehmann(lx, ly, cfg.level)
-    lf = math.log1p(cfg.effect_floor)
+    lf = math.log1p(max(cfg.effect_floor, cfg.few_runs_floor if few_runs else 0))
     out.update(p=p, effect=math.expm1(est),
                ci=(math.expm1(lo) if lo > -math.inf else -1.0,
                    math.expm1(hi) if hi < math.inf else math.inf))
     if p < cfg.alpha and est >= lf and lo > 0:
         out.update(verdict=SLOWER, reason="p < %g and effect >= +%g%%"
-                   % (cfg.alpha, 100 * cfg.effect_floor))
+                   % (cfg.alpha, 100 * math.expm1(lf)))
     elif p < cfg.alpha and est <= -lf and hi < 0:
         out.update(verdict=FASTER, reason="p < %g and effect <= -%g%%"
-                   % (cfg.alpha, 100 * cfg.effect_floor))
+                   % (cfg.alpha, 100 * math.expm1(lf)))
+    elif few_runs:
+        out.update(verdict=UNKNOWN, reason="fewer than %d runs a side: run-to-run "
+                   "variation unmeasured (only changes beyond %g%% are flagged)"
+                   % (cfg.min_n, 100 * cfg.few_runs_floor))
     elif lo > -lf and hi < lf:
         out.update(verdict=SAME, reason="%g%% CI inside +-%g%%"
                    % (100 * cfg.level, 100 * cfg.effect_floor))
@@ -125,6 +133,10 @@ def side_samples(runs, key, unit, normalise=True):
             raw.extend(xs)
     floor = max(used, key=lambda k: used[k]) if used else None
     return vals, raw, floor
+
+
+def key_in(run, key):
+    return bool(run.samples.get(key))
 
 
 def keys_of(runs):
@@ -170,7 +182,11 @@ def compare(base, head, cfg):
         else:
             if xf != yf:
                 res["note"] = "floors differ (base %s, head %s): raw values" % (xf, yf)
-            res.update(decide(x, y, cfg))
+            nb = sum(1 for r in base if key_in(r, k))
+            nh = sum(1 for r in head if key_in(r, k))
+            res.update(decide(x, y, cfg, few_runs=unit == "repetition"
+                              and min(nb, nh) < cfg.min_n))
+            res.update(runs_base=nb, runs_head=nh)
         results.append(res)
     return {"unit": unit, "results": results,
             "base_only": [k for k in bk if k not in hset],
@@ -200,6 +216,7 @@ def aa_split(runs, unit):
     for r in runs:
         ra, rb = Run(r.path + "#even", r.context), Run(r.path + "#odd", r.context)
         ra.order = rb.order = list(r.order)
+        ra.cell = rb.cell = r.cell
         for k, v in r.samples.items():
             ra.samples[k], rb.samples[k] = v[0::2], v[1::2]
         a.append(ra)
@@ -211,12 +228,47 @@ def aa_rate(runs, cfg):
     """The in-run A/A check: alternate halves of one side compared with the
     same procedure.  Returns (alarms, comparisons, names flagged)."""
     unit = unit_for(runs, runs, cfg)
-    if unit == "run" and len(runs) < 2 * cfg.min_n:
-        unit = "repetition"
+    if unit == "run" and len(runs) < 2 * cfg.min_n or any(r.cell for r in runs):
+        unit = "repetition"     # (matrix cells: one run per cell)
     a, b = aa_split(runs, unit)
     sub = Config(**cfg.as_dict())
     sub.unit = unit
-    cmp = compare(a, b, sub)
+    cmp = compare_cells(a, b, sub)
     decided = [r for r in cmp["results"] if r.get("verdict")]
     flagged = [r["key"] for r in alarms(cmp)]
     return len(flagged), len(decided), flagged
+
+
+def compare_cells(base, head, cfg):
+    """compare() cell by cell when the runs are bench-matrix cells (each
+    cell its own cpu pair with its own floors); keys become
+    "KEY @CELL".  Plain runs: compare() as is."""
+    cells = []
+    for r in base + head:
+        if r.cell not in cells:
+            cells.append(r.cell)
+    if cells == [None]:
+        return compare(base, head, cfg)
+    out = {"unit": None, "results": [], "base_only": [], "head_only": [], "errors": {}}
+    for c in cells:
+        b = [r for r in base if r.cell == c]
+        h = [r for r in head if r.cell == c]
+        tag = " @" + (c or "?")
+        if not b or not h:
+            side = out["head_only"] if not b else out["base_only"]
+            side.extend(k + tag for k in keys_of(b or h))
+            continue
+        sub = compare(b, h, cfg)
+        out["unit"] = out["unit"] or sub["unit"]
+        for r in sub["results"]:
+            r["key"] += tag
+            if r.get("floor"):
+                r["floor"] += tag
+            r["cell"] = c
+            out["results"].append(r)
+        out["base_only"] += [k + tag for k in sub["base_only"]]
+        out["head_only"] += [k + tag for k in sub["head_only"]]
+        for k, v in sub["errors"].items():
+            out["errors"][k + tag] = v
+    out["unit"] = out["unit"] or "repetition"
+    return out

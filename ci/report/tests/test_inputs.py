@@ -166,5 +166,72 @@ class Inputs(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(out, "report.html")))
 
 
+
+def write_matrix(d, rng, slow=None, reps=9):
+    """A bench-matrix output as lwkt-matrix writes it: per host a
+    cells.tsv, one raw google-benchmark JSON per cell, and results.csv."""
+    import csv
+    raw = os.path.join(d, "hosts", "vm", "raw")
+    os.makedirs(raw)
+    cells = [("cell-000-Package-0-1", "Package", "0", "1"), ("cell-001-PU-0-0", "PU", "0", "0")]
+    with open(os.path.join(d, "hosts", "vm", "cells.tsv"), "w") as f:
+        f.write("cell\tclass\tcpu_a\tcpu_b\tjson\tseconds\tmpi_json\n")
+        for c, cl, a, b in cells:
+            f.write("%s\t%s\t%s\t%s\traw/%s.json\t1.0\t\n" % (c, cl, a, b, c))
+            with open(os.path.join(raw, c + ".json"), "w") as j:
+                json.dump(synth.doc(synth.make_run(rng, reps=reps, slow=slow)), j)
+    with open(os.path.join(d, "results.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["host", "workload", "mechanism", "class", "cpu_a", "cpu_b", "params",
+                    "median_ns", "ratio", "floor", "n", "error"])
+        for c, cl, a, b in cells:
+            for mech, ratio in (("lwkt_ipi", 1.4), ("lwkt_domsg", 2.8)):
+                w.writerow(["vm", "roundtrip", mech, cl, a, b, "", 100, ratio * (
+                    1.5 if slow else 1.0), "roundtrip/floor_cacheline", 9, ""])
+    return d
+
+
+class Matrix(unittest.TestCase):
+    def test_cells_compared_cell_by_cell_with_heat_maps(self):
+        rng = synth.rng(21)
+        with tempfile.TemporaryDirectory() as d:
+            a = write_matrix(os.path.join(d, "a"), rng)
+            b = write_matrix(os.path.join(d, "b"), rng,
+                             slow={"token/cpu_owned_local/real_time": 1.6})
+            self.assertTrue(results.is_matrix(a))
+            runs = results.load_side(b)
+            self.assertEqual([r.cell for r in runs], ["Package 0-1", "PU 0-0"])
+            cmp = stats.compare_cells(results.load_side(a), runs, stats.Config())
+            flagged = sorted(r["key"] for r in stats.alarms(cmp))
+            self.assertEqual(flagged, ["token/cpu_owned_local @PU 0-0",
+                                       "token/cpu_owned_local @Package 0-1"])
+            r = next(r for r in cmp["results"] if r["key"] == "token/cpu_owned_local @PU 0-0")
+            self.assertEqual(r["floor"], "call/floor_indirect @PU 0-0")
+            out = os.path.join(d, "out")
+            p = subprocess.run([CLI, "compare", a, b, "-o", out], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(out, "data.json")) as f:
+                data = json.load(f)
+            titles = [m["title"] for m in data["matrix"]]
+            self.assertEqual(titles, ["vm roundtrip: ratio to the pair's floor (head)",
+                                      "vm roundtrip: head / base of the ratio"])
+            self.assertAlmostEqual(data["matrix"][1]["values"][0][0], 1.5)
+
+    def test_bad_matrix_csv(self):
+        with tempfile.TemporaryDirectory() as d:
+            a = write_matrix(os.path.join(d, "a"), synth.rng(22))
+            with open(os.path.join(a, "results.csv"), "w") as f:
+                f.write("host,workload\nvm,roundtrip\n")
+            with self.assertRaises(results.ResultError) as cm:
+                results.load_matrix_csv(a)
+            self.assertIn(os.path.join(a, "results.csv"), str(cm.exception))
+            self.assertIn("no mechanism", str(cm.exception))
+            with open(os.path.join(a, "hosts", "vm", "cells.tsv"), "w") as f:
+                f.write("x\ty\n1\t2\n")
+            with self.assertRaises(results.ResultError) as cm:
+                results.load_side(a)
+            self.assertIn("cells.tsv: not a bench-matrix cells.tsv", str(cm.exception))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -81,6 +81,34 @@ class Verdicts(unittest.TestCase):
         self.assertEqual(cmp["unit"], "repetition")
         self.assertEqual(set(verdicts(cmp).values()), {stats.UNKNOWN})
 
+    def test_single_runs_flag_only_large_changes(self):
+        """One run a side: its repetitions share the run's own drift, so a
+        repetition-level test would call that drift significant.  Such
+        comparisons flag only changes beyond few_runs_floor and never
+        claim SAME."""
+        cfg = stats.Config()
+        alarms = 0
+        for seed in range(30):
+            rng = synth.rng(300 + seed)
+            cmp = stats.compare(synth.runs(1, rng, reps=9),
+                                synth.runs(1, rng, reps=9), cfg)
+            alarms += len(stats.alarms(cmp))
+            self.assertEqual(stats.counts(cmp)["SAME"], 0)
+        self.assertEqual(alarms, 0)
+        # control: the same data judged as if repetitions were independent
+        loose = stats.Config(few_runs_floor=0.0)
+        bad = 0
+        for seed in range(30):
+            rng = synth.rng(300 + seed)
+            cmp = stats.compare(synth.runs(1, rng, reps=9),
+                                synth.runs(1, rng, reps=9), loose)
+            bad += len(stats.alarms(cmp))
+        self.assertGreater(bad, 0)
+        rng = synth.rng(7)
+        cmp = stats.compare(synth.runs(1, rng, reps=9),
+                            synth.runs(1, rng, reps=9, slow={PLANT + "/real_time": 1.6}), cfg)
+        self.assertEqual([r["key"] for r in stats.alarms(cmp)], [PLANT])
+
     def test_unit_auto(self):
         rng = synth.rng(8)
         self.assertEqual(stats.compare(synth.runs(5, rng), synth.runs(5, rng),
