@@ -134,6 +134,46 @@ START_TEST(t_json_escapes_path)
 }
 END_TEST
 
+/* The three families, the 0-byte size included, in one quick run. */
+START_TEST(t_osu_shapes)
+{
+	if (run("command -v mpiexec") != 0) {
+		printf("SKIPPED: mpi-cli/osu_shapes: no mpiexec (Debian "
+		       "package mpich)\n");
+		return;
+	}
+	char json[] = "/tmp/lwkt-mpi-shapes-XXXXXX", cmd[4200];
+	int fd = mkstemp(json);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+#if defined(__SANITIZE_THREAD__)
+	setenv("UCX_MEM_MMAP_HOOK_MODE", "none", 1);	/* see above */
+#endif
+	snprintf(cmd, sizeof cmd, "LTTNG_UST_REGISTER_TIMEOUT=0 timeout "
+		 "--kill-after=10 300 mpiexec -n 2 -bind-to none '%s' --quick "
+		 "--sizes=0-2 --iters=20 --warmup=2 --bw-iters=2 "
+		 "--bw-warmup=1 --out=%s", bin(), json);
+	int rc = run(cmd);
+	ck_assert_msg(rc == 0, "mpiexec exited %d:\n%s", rc, out);
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import json, sys\n"
+		 "b = {x[\"name\"]: x for x in json.load(open(\"%s\"))"
+		 "[\"benchmarks\"]}\n"
+		 "for k in (\"roundtrip/mpi\", \"stream/mpi\", "
+		 "\"stream/mpi_checked\"):\n"
+		 "  for n in (0, 1, 2):\n"
+		 "    name = \"%%s/bytes:%%d/real_time\" %% (k, n)\n"
+		 "    assert name in b, \"missing \" + name\n"
+		 "    assert b[name][\"real_time\"] > 0, name\n"
+		 "assert b[\"stream/mpi/bytes:0/real_time\"][\"osu_bw_MBps\"] "
+		 "== 0\n"
+		 "assert b[\"roundtrip/mpi/bytes:0/real_time\"]"
+		 "[\"osu_latency_ns\"] > 0\n'", json);
+	rc = run(cmd);
+	ck_assert_msg(rc == 0, "shapes:\n%s", out);
+	unlink(json);
+}
+END_TEST
+
 /* MPI_CPUS reaches `make bench-mpi`'s recipe: a value that is not a PU
  * list is refused by make itself and no part of it is run.  make -n
  * shows what would run, so nothing is executed even before the fix. */
@@ -183,6 +223,7 @@ add(Suite *s)
 	tcase_add_test(tc, t_cpus_reason);
 	tcase_add_test(tc, t_cpus_space_form);
 	tcase_add_test(tc, t_json_escapes_path);
+	tcase_add_test(tc, t_osu_shapes);
 	tcase_add_test(tc, t_mpi_cpus_no_injection);
 }
 LTEST_MAIN("mpi-cli", add)
