@@ -136,11 +136,13 @@ $(B)/%.o: %.cc
 test: $(TEST_BINS) $(TEST_DEPS)
 	@ci/run-tests $(B) $(TEST_BINS)
 
-# The main job: see README.md.  Later stages append to RUN_STEPS.
-run: deps all
-	@mkdir -p out
-	@$(foreach s,$(RUN_STEPS),$(MAKE) --no-print-directory $(s) &&) true
-	@echo "make run: results in out/: $(RUN_OUTPUTS)"
+# The main job: see README.md.  Later stages append make targets to
+# RUN_STEPS; each writes its outputs under $(OUT) (a private staging
+# directory during make run: the run's outputs replace out/'s together,
+# or not at all when a stage fails or Ctrl-C stops it).
+OUT ?= out
+run: all
+	@RUN_OUTPUTS='$(RUN_OUTPUTS)' ci/make-run $(OUT) $(RUN_STEPS)
 
 bench: all
 	$(B)/lwkt-bench $(BENCH_ARGS)
@@ -157,9 +159,15 @@ check-extra:
 
 # Tests of the ci/ scripts themselves (skip protocol, interruption...).
 .PHONY: ci-check
-ci-check:
-	ci/tests/ci-check
+ci-check: $(B)/lwkt-bench
+	ci/tests/ci-check $(B)
 EXTRA_CHECKS += ci-check
+
+# shellcheck over every shell script (exceptions justified in place).
+.PHONY: shellcheck
+shellcheck:
+	ci/shellcheck-all
+EXTRA_CHECKS += shellcheck
 
 # make install/uninstall as an operator and a packager run them.
 .PHONY: install-check

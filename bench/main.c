@@ -37,6 +37,44 @@ usage(FILE *f)
 	gbench_print_flags();
 }
 
+/*
+ * google-benchmark 1.7 answers a bad value of these flags by printing its
+ * usage and exiting 0 (PrintUsageAndExit in benchmark.cc): a caller would
+ * take the run for a success.  Check them here and fail with exit 2.
+ */
+static int
+check_gbench_value(const char *a)
+{
+	static const struct {
+		const char *flag;
+		const char *ok[5];
+	} v[] = {
+	    {"--benchmark_format=", {"console", "json", "csv"}},
+	    {"--benchmark_out_format=", {"console", "json", "csv"}},
+	    {"--benchmark_time_unit=", {"ns", "us", "ms", "s"}},
+	};
+	if (strcmp(a, "--benchmark_color=") == 0) {
+		fputs("lwkt-bench: bad value '' for --benchmark_color "
+		      "(auto, true, false...)\n", stderr);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		size_t n = strlen(v[i].flag);
+		if (strncmp(a, v[i].flag, n) != 0)
+			continue;
+		for (size_t j = 0; j < 5 && v[i].ok[j] != NULL; j++)
+			if (strcmp(a + n, v[i].ok[j]) == 0)
+				return 0;
+		fprintf(stderr, "lwkt-bench: bad value '%s' for %.*s (one of:",
+			a + n, (int)n - 1, a);
+		for (size_t j = 0; j < 5 && v[i].ok[j] != NULL; j++)
+			fprintf(stderr, " %s", v[i].ok[j]);
+		fputs(")\n", stderr);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 set_cpus(const char *spec)
 {
@@ -77,7 +115,15 @@ main(int argc, char **argv)
 			return 0;
 		} else if (strncmp(a, "--cpus=", 7) == 0) {
 			cpus = a + 7;
-		} else if (strcmp(a, "--cpus") == 0 && i + 1 < argc) {
+		} else if (strcmp(a, "--cpus") == 0) {
+			/* "--cpus --benchmark_filter=x" is a missing value, not
+			 * a cpu list. */
+			if (i + 1 >= argc || argv[i + 1][0] == '-') {
+				fprintf(stderr, "lwkt-bench: --cpus needs a value "
+					"(e.g. --cpus=0,1)\n");
+				free(gargv);
+				return 2;
+			}
 			cpus = argv[++i];
 		} else if (strncmp(a, "--profile=", 10) == 0) {
 			profile = a + 10;
@@ -85,6 +131,10 @@ main(int argc, char **argv)
 			host = a + 12;
 		} else if (strncmp(a, "--benchmark_", 12) == 0 ||
 			   strncmp(a, "--v=", 4) == 0) {
+			if (check_gbench_value(a) != 0) {
+				free(gargv);
+				return 2;
+			}
 			continue;	/* added after the profile, below */
 		} else {
 			fprintf(stderr, "lwkt-bench: unknown argument '%s'\n\n",

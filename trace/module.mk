@@ -59,8 +59,8 @@ TRACE_FILTER ?= roundtrip/lwkt_|stream/lwkt_|token/|roundtrip/mutex_condvar
 # (0.001 s per benchmark: a few hundred thousand events).
 TRACE_MIN_TIME ?= 0.001
 trace: $(TRACE_TP_LIB) $(B)/lwkt-bench
-	rm -rf out/trace
-	LWKT_TP_LIB=$(TRACE_TP_LIB) $(TRACE_REC) -o out/trace -- \
+	rm -rf $(OUT)/trace
+	LWKT_TP_LIB=$(TRACE_TP_LIB) $(TRACE_REC) -o $(OUT)/trace -- \
 		$(B)/lwkt-bench --benchmark_filter='$(TRACE_FILTER)' \
 		--benchmark_min_time=$(TRACE_MIN_TIME) --benchmark_repetitions=1
 RUN_STEPS += trace

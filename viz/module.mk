@@ -41,9 +41,9 @@ $(B)/tests/viz_%: $(B)/viz-obj/tests/%.o $(B)/viz-obj/model.o $(B)/viz-obj/jsonw
 # one cut inside a packet), and each babeltrace2 run is bounded anyway
 # (--foreground: a Ctrl-C still reaches it).
 VIZ_BT := babeltrace2 --plugin-path=$(VIZ_DIR)
-VIEW_TRACE ?= out/trace
-VIEW_HTML ?= out/timeline.html
-VIEW_JSON ?= out/timeline.json
+VIEW_TRACE ?= $(OUT)/trace
+VIEW_HTML ?= $(OUT)/timeline.html
+VIEW_JSON ?= $(OUT)/timeline.json
 VIEW_TIMEOUT ?= 900
 VIEW_BT = timeout --foreground $(VIEW_TIMEOUT) $(VIZ_BT)
 VIEW_FAIL = { rc=$$?; [ $$rc -eq 124 ] && echo "make view: babeltrace2 did not finish within $(VIEW_TIMEOUT) s (VIEW_TIMEOUT): is $(VIEW_TRACE) damaged?" >&2; exit $$rc; }

@@ -31,8 +31,8 @@ BL_MPI_CPUS_BAD = $(if $(value MPI_CPUS),$(if $(bl_mpi_rest),bad,$(if \
 .PHONY: bench-mpi mpi-check mpi-netns-check
 bench-mpi: $(BL_MPI_BIN)
 	$(if $(BL_MPI_CPUS_BAD),$(error MPI_CPUS must be PU numbers as A,B (digits and commas only), got '$(value MPI_CPUS)'))
-	@mkdir -p out
-	ci/mpi-run $(BL_MPI_BIN) out/bench-mpi.json $(if $(MPI_CPUS),'--cpus=$(MPI_CPUS)')
+	@mkdir -p $(OUT)
+	ci/mpi-run $(BL_MPI_BIN) $(OUT)/bench-mpi.json $(if $(MPI_CPUS),'--cpus=$(MPI_CPUS)')
 RUN_STEPS += bench-mpi
 RUN_OUTPUTS += bench-mpi.json
 

@@ -36,9 +36,10 @@ matrix: $(B)/lwkt-bench $(MATRIX_PLAN)
 	bench/matrix/lwkt-matrix --build=$(B) --out=$(MATRIX_OUT) $(MATRIX_ARGS)
 
 # The first stage of make run: the quick matrix (with MPICH beside each
-# pair) -> out/matrix/, replacing the previous run's results of this host.
+# pair) -> $(OUT)/matrix/ (out/ or make run's staging directory),
+# replacing the previous run's results of this host.
 matrix-quick: $(B)/lwkt-bench $(MATRIX_PLAN) $(B)/lwkt-bench-mpi
-	bench/matrix/lwkt-matrix --build=$(B) --out=out/matrix --profile=quick \
+	bench/matrix/lwkt-matrix --build=$(B) --out=$(OUT)/matrix --profile=quick \
 		--mpi --overwrite $(MATRIX_ARGS)
 RUN_STEPS += matrix-quick
 RUN_OUTPUTS += matrix/

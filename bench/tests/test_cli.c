@@ -51,6 +51,26 @@ START_TEST(t_unknown_flag)
 }
 END_TEST
 
+/* google-benchmark itself prints usage and exits 0 for these. */
+START_TEST(t_bad_gbench_values)
+{
+	static const char *bad[] = {
+	    " --benchmark_format=xml", " --benchmark_out_format=xml",
+	    " --benchmark_time_unit=h", " --benchmark_color="};
+	char cmd[256];
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(cmd, sizeof cmd, BENCH "%s", bad[i]);
+		ck_assert_msg(run(cmd, out, sizeof out) == 2, "%s: not exit 2",
+			      bad[i]);
+		ck_assert_msg(strstr(out, "bad value"), "%s: %s", bad[i], out);
+	}
+	/* A flag where --cpus wants its value. */
+	ck_assert_int_eq(run(BENCH " --cpus --benchmark_filter=x", out,
+			     sizeof out), 2);
+	ck_assert_ptr_nonnull(strstr(out, "--cpus needs a value"));
+}
+END_TEST
+
 START_TEST(t_bad_cpus)
 {
 	ck_assert_int_eq(run(BENCH " --cpus=0,0", out, sizeof out), 2);
@@ -112,6 +132,7 @@ add(Suite *s)
 	TCase *tc = ltest_tcase(s, "cli", 120);
 	tcase_add_test(tc, t_help);
 	tcase_add_test(tc, t_unknown_flag);
+	tcase_add_test(tc, t_bad_gbench_values);
 	tcase_add_test(tc, t_bad_cpus);
 	tcase_add_test(tc, t_floors_json);
 	tcase_add_test(tc, t_host_json);

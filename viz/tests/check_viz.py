@@ -329,6 +329,9 @@ def chrome(path, lanes=None, generic=False):
 
 
 def main(argv):
+    if len(argv) == 2 and argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return 0
     if len(argv) >= 5 and argv[1] == "golden":
         golden(argv[2], argv[3], argv[4])
     elif len(argv) >= 3 and argv[1] == "chrome":
