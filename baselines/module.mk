@@ -5,9 +5,10 @@
 #   tests/test_*.c   Check tests -> $(B)/tests/baselines_test_*
 BL_URCU_PKGS := liburcu-memb liburcu-qsbr liburcu-cds
 BL_LIB_SRCS := baselines/mutexq.c baselines/urcuq.c baselines/urcuq_wfcq.c \
-	baselines/urcuq_memb.c baselines/urcuq_qsbr.c
+	baselines/urcuq_memb.c baselines/urcuq_qsbr.c \
+	baselines/flowtab.c baselines/syscalls.c
 BL_LIB_OBJS := $(BL_LIB_SRCS:%.c=$(B)/%.o)
-BL_LIBS := $(call pc_libs,$(BL_URCU_PKGS))
+BL_LIBS := $(call pc_libs,$(BL_URCU_PKGS)) $(call pc_libs,liburing)
 
 $(B)/baselines/%.o: MOD_CFLAGS = -Ibaselines $(call pc_cflags,$(BL_URCU_PKGS))
 

@@ -29,10 +29,13 @@ typedef void (*gbench_fn)(gbench_state *);
 gbench_family *gbench_register(const char *name, gbench_fn fn);
 gbench_family *gbench_arg(gbench_family *f, int64_t a);
 gbench_family *gbench_args2(gbench_family *f, int64_t a, int64_t b);
+gbench_family *gbench_args3(gbench_family *f, int64_t a, int64_t b, int64_t c);
 gbench_family *gbench_range(gbench_family *f, int64_t lo, int64_t hi);
 gbench_family *gbench_range_multiplier(gbench_family *f, int mult);
 gbench_family *gbench_arg_name(gbench_family *f, const char *name);
 gbench_family *gbench_arg_names2(gbench_family *f, const char *a, const char *b);
+gbench_family *gbench_arg_names3(gbench_family *f, const char *a, const char *b,
+				 const char *c);
 gbench_family *gbench_threads(gbench_family *f, int n);
 gbench_family *gbench_use_real_time(gbench_family *f);
 gbench_family *gbench_iterations(gbench_family *f, int64_t n);

@@ -38,6 +38,9 @@ gbench_family *gbench_arg(gbench_family *f, int64_t a) { return F(B(f)->Arg(a));
 gbench_family *gbench_args2(gbench_family *f, int64_t a, int64_t b) {
   return F(B(f)->Args({a, b}));
 }
+gbench_family *gbench_args3(gbench_family *f, int64_t a, int64_t b, int64_t c) {
+  return F(B(f)->Args({a, b, c}));
+}
 gbench_family *gbench_range(gbench_family *f, int64_t lo, int64_t hi) {
   return F(B(f)->Range(lo, hi));
 }
@@ -49,6 +52,10 @@ gbench_family *gbench_arg_name(gbench_family *f, const char *name) {
 }
 gbench_family *gbench_arg_names2(gbench_family *f, const char *a, const char *b) {
   return F(B(f)->ArgNames({a, b}));
+}
+gbench_family *gbench_arg_names3(gbench_family *f, const char *a, const char *b,
+                                 const char *c) {
+  return F(B(f)->ArgNames({a, b, c}));
 }
 gbench_family *gbench_threads(gbench_family *f, int n) { return F(B(f)->Threads(n)); }
 gbench_family *gbench_use_real_time(gbench_family *f) { return F(B(f)->UseRealTime()); }

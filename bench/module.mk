@@ -11,7 +11,8 @@ BENCH_LIBS += $(call pc_libs,benchmark)
 # drive a baseline mechanism also see baselines/ (and liburcu's flags,
 # BL_URCU_PKGS, expanded when the recipe runs).
 $(B)/bench/%.o: MOD_CFLAGS = -Ibench -DLWKT_GIT_REV='"$(GIT_REV)"'
-BENCH_BL_SRCS := bench/bench_mutex.c $(wildcard bench/bench_urcu_*.c)
+BENCH_BL_SRCS := bench/bench_mutex.c $(wildcard bench/bench_urcu_*.c) \
+	bench/bench_pipeline.c bench/bench_syscall.c
 $(BENCH_BL_SRCS:%.c=$(B)/%.o): MOD_CFLAGS += -Ibaselines \
 	$(call pc_cflags,$(BL_URCU_PKGS))
 
