@@ -14,6 +14,8 @@
 #
 #   lwkt_traps PROG        install the handlers (PROG names the script)
 #   lwkt_run CMD...        run CMD, interruptible; returns its exit status
+#                          (a program: a shell function cannot get back a
+#                          SIGINT its script was started without)
 #   lwkt_cleanup           optional function the script defines: called
 #                          once on interruption, before the script dies
 #   LWKT_ON_INTERRUPT      optional message printed (stdout) on interruption
@@ -86,7 +88,15 @@ lwkt_traps() {
 }
 
 lwkt_run() {
-	"$@" &
+	# A background job of a script starts with SIGINT and SIGQUIT
+	# ignored, and would pass that on to every program below it (a
+	# Python program then never sees KeyboardInterrupt, a test of Ctrl-C
+	# sees nothing): the child gets them back at their defaults.
+	if declare -F "$1" >/dev/null; then
+		( trap - INT QUIT; "$@" ) &
+	else
+		env --default-signal=INT,QUIT "$@" &
+	fi
 	LWKT_CHILD=$!
 	local rc=0
 	wait "$LWKT_CHILD" || rc=$?
