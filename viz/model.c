@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * model.c - turns the lwkt event stream into spans, flows and latencies
- * (see model.h).  Memory: per lane a fixed struct; one hash entry per
- * message or IPI in flight and per named thread; 8 bytes per latency
- * sample.  Everything else is handed to the output as soon as it closes.
+ * model.c - turns the lwkt event stream into spans, overlays, flows,
+ * latencies and per-message stage breakdowns (see model.h).  Memory: per
+ * lane a fixed struct; one hash entry per lane, process PU, thread,
+ * message, IPI, wait or token hold in flight; 8 (16 when calibrated)
+ * bytes per latency or stage sample.  Everything else is handed to the
+ * output as soon as it closes.
  */
 #include "model.h"
 
@@ -78,7 +80,7 @@ viz_evdesc_get(void)
 }
 
 const char *const viz_msg_cat_name[VIZ_MSG__COUNT] = {
-	"msg", "ipi", "mutexq", "mpi",
+	"msg", "ipi", "mutexq", "mpi", "token",
 };
 
 const char *const viz_span_kind_name[VIZ_SPAN__COUNT] = {
@@ -86,27 +88,53 @@ const char *const viz_span_kind_name[VIZ_SPAN__COUNT] = {
 	"sysmsg",
 };
 
+const char *const viz_ov_kind_name[VIZ_OV__COUNT] = {
+	"wait for reply", "wait for token", "token held",
+};
+
 const char *const viz_lat_name[VIZ_LAT__COUNT] = {
 	"send->dispatch", "send->reply", "ipi send->recv",
 	"mutexq enqueue->dequeue", "mpi send->recv",
+	"msg total", "-> ring write", "-> target notices", "-> dispatch",
+	"handler (-> reply)", "-> reply ring write", "-> sender notices",
+	"-> sender resumes",
+	"token request->acquire", "token -> transfer", "token -> acquire",
+	"mutexq -> wake", "mutexq -> dequeue",
 };
 
 enum viz_evk
 viz_evk_from_name(const char *name)
 {
+	const struct viz_evdesc *d = viz_evdesc_get();
+
 	for (int k = 1; k < VIZ_EV__COUNT; k++)
-		if (strcmp(VIZ_EVDESC[k].name, name) == 0)
+		if (strcmp(d[k].name, name) == 0)
 			return (enum viz_evk)k;
 	return VIZ_EV_GENERIC;
 }
 
-/* ---- a small open-addressing hash: (k1, k2) -> struct viz_msg or name */
+/* ---- a small open-addressing hash: (k1, k2) -> slot */
 
+struct viz_frame {
+	enum viz_span_kind kind;
+	uint64_t t0, label;
+	int name_id;
+	unsigned flags;		/* VIZ_SPAN_RESUMED */
+};
+
+/* One entry; which fields are used depends on the key type (KT_*). */
 struct viz_slot {
-	uint64_t k1, k2;	/* k2 == 0: empty (keys always set bit 63) */
-	struct viz_msg msg;
-	char *name;		/* owned, names map only */
+	uint64_t k1, k2;	/* k2 == 0: empty (keys never are 0) */
+	struct viz_msg msg;	/* KT_MSG, KT_IPI, KT_MQ, KT_MPI, KT_TOKX */
+	char *name;		/* owned: KT_THR's name */
 	size_t name_len;
+	int ival;		/* KT_LANE: lane; KT_PU: cpu; KT_LAT: index;
+				 * KT_THR: name id; spans: lane */
+	struct viz_frame saved[VIZ_MAX_DEPTH];	/* KT_THR: suspended */
+	int nsaved;
+	struct viz_overlay ov;	/* KT_WAIT, KT_TOKW, KT_TOKH */
+	uint64_t t_xfer, cnt0;	/* KT_TOKW: transfer time, events at request */
+	uint64_t t_wake;	/* KT_MQW */
 };
 
 struct viz_map {
@@ -114,12 +142,20 @@ struct viz_map {
 	size_t cap, n;		/* cap: power of two; n < cap / 2 */
 };
 
-#define KEY_MSG (1ull << 63)
-#define KEY_IPI ((1ull << 63) | (1ull << 62))
-#define KEY_TID ((1ull << 63) | (1ull << 61))
-#define KEY_MQ ((1ull << 63) | (1ull << 60))
-#define KEY_MPI ((1ull << 63) | (1ull << 59))
-#define KEY_SPAN ((1ull << 63) | (1ull << 58))	/* | kind: msg -> lane */
+/* Key types: the top byte of k2. */
+enum {
+	KT_LANE = 1, KT_PU, KT_THR, KT_MSG, KT_IPI, KT_MQ, KT_MPI,
+	KT_NETISR, KT_SYSMSG, KT_WAIT, KT_TOKW, KT_TOKH, KT_TOKX, KT_LAT,
+	KT_MQW,
+};
+
+/* k2: type | vpid (22 bits) | runtime instance (10) | a (12) | b (12). */
+static uint64_t
+key2(unsigned type, uint32_t vpid, unsigned inst, uint64_t a, uint64_t b)
+{
+	return (uint64_t)type << 56 | (uint64_t)(vpid & 0x3fffff) << 34 |
+	       (uint64_t)(inst & 0x3ff) << 24 | (a & 0xfff) << 12 | (b & 0xfff);
+}
 
 static size_t
 map_hash(uint64_t k1, uint64_t k2)
@@ -170,7 +206,8 @@ map_find(struct viz_map *m, uint64_t k1, uint64_t k2)
 
 static int map_grow(struct viz_map *m);
 
-/* Finds or inserts; *fresh tells which.  NULL on ENOMEM. */
+/* Finds or inserts; *fresh tells which.  NULL on ENOMEM.  A pointer into
+ * the map is valid until the next map_put or map_del on it. */
 static struct viz_slot *
 map_put(struct viz_map *m, uint64_t k1, uint64_t k2, bool *fresh)
 {
@@ -238,15 +275,40 @@ map_del(struct viz_map *m, struct viz_slot *s)
 	m->n--;
 }
 
-/* ---- lanes */
+/* ---- processes */
 
-struct viz_frame {
-	enum viz_span_kind kind;
-	uint64_t t0, label;
+struct viz_proc {
+	struct viz_proc *next;	/* owned: a list, so pointers stay valid */
+	uint32_t vpid;
+	unsigned inst;		/* runtime instance: runtime_init count */
+	int bench;		/* benchmark running now, 0 none */
+	uint64_t bench_t0;
 };
+
+static struct viz_proc *
+proc_get(struct viz_model *m, uint32_t vpid)
+{
+	struct viz_proc *p;
+
+	for (p = m->procs; p; p = p->next)
+		if (p->vpid == vpid)
+			return p;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->vpid = vpid;
+	p->next = m->procs;
+	m->procs = p;
+	m->nprocs++;
+	return p;
+}
+
+/* ---- lanes */
 
 struct viz_lane {
 	bool used;
+	uint32_t vpid;
+	int cpu;		/* lwkt cpu (or PU for a lane of PU events) */
 	int pu;			/* last PU seen recording this lane */
 	bool have_tid;		/* cur_tid known (a switch was seen) */
 	uint64_t cur_tid;
@@ -254,34 +316,50 @@ struct viz_lane {
 	struct viz_frame st[VIZ_MAX_DEPTH];
 	uint64_t tlast;		/* latest event time on this lane */
 	uint64_t gend;		/* end of the lane's latest gap */
+	uint64_t nev;		/* events recorded on this lane so far */
+	/* The latest message sent (and reply sent) here that waits for
+	 * the IPI carrying it: the next ipi_send of this lane. */
+	bool pend_msg, pend_reply;
+	uint64_t pend_msg_id, pend_reply_id;
+	uint32_t pend_msg_dst, pend_reply_dst;
 };
 
+/* The lane of (vpid, cpu), created on first use.  -1 on a bad cpu,
+ * -2 on ENOMEM or an output error. */
 static int
-lane_get(struct viz_model *m, int lane, struct viz_lane **out)
+lane_id(struct viz_model *m, uint32_t vpid, uint64_t cpu)
 {
-	if (lane < 0 || lane >= VIZ_MAX_LANES)
-		return EINVAL;
-	if (lane >= m->nlanes) {
-		int n = m->nlanes ? m->nlanes : 8;
-		while (n <= lane)
-			n *= 2;
+	struct viz_slot *s;
+	bool fresh;
+
+	if (cpu >= VIZ_MAX_LANES)
+		return -1;
+	s = map_put(m->keys, cpu, key2(KT_LANE, vpid, 0, 0, 0), &fresh);
+	if (!s)
+		return -2;
+	if (!fresh)
+		return s->ival;
+	if (m->nlanes == VIZ_MAX_LANES) {
+		map_del(m->keys, s);
+		return -1;
+	}
+	if (m->nlanes == m->caplanes) {
+		int n = m->caplanes ? m->caplanes * 2 : 8;
 		struct viz_lane *l = realloc(m->lanes, (size_t)n * sizeof(*l));
-		if (!l)
-			return ENOMEM;
-		memset(l + m->nlanes, 0, (size_t)(n - m->nlanes) * sizeof(*l));
-		for (int i = m->nlanes; i < n; i++)
-			l[i].pu = -1;
+		if (!l) {
+			map_del(m->keys, s);
+			return -2;
+		}
 		m->lanes = l;
-		m->nlanes = n;
+		m->caplanes = n;
 	}
-	struct viz_lane *l = &m->lanes[lane];
-	if (!l->used) {
-		l->used = true;
-		if (m->ops->lane_new(m->out, lane))
-			return -1;
-	}
-	*out = l;
-	return 0;
+	int id = m->nlanes++;
+	s->ival = id;
+	m->lanes[id] = (struct viz_lane){ .used = true, .vpid = vpid,
+		.cpu = (int)cpu, .pu = -1 };
+	if (m->ops->lane_new(m->out, id))
+		return -2;
+	return id;
 }
 
 bool
@@ -296,6 +374,18 @@ viz_model_lane_pu(const struct viz_model *m, int lane)
 	return viz_model_lane_used(m, lane) ? m->lanes[lane].pu : -1;
 }
 
+uint32_t
+viz_model_lane_vpid(const struct viz_model *m, int lane)
+{
+	return viz_model_lane_used(m, lane) ? m->lanes[lane].vpid : 0;
+}
+
+int
+viz_model_lane_cpu(const struct viz_model *m, int lane)
+{
+	return viz_model_lane_used(m, lane) ? m->lanes[lane].cpu : -1;
+}
+
 /* Closes frames down to (and including) depth d at t, inner first. */
 static int
 lane_close_to(struct viz_model *m, int lane, struct viz_lane *l, int d,
@@ -304,7 +394,8 @@ lane_close_to(struct viz_model *m, int lane, struct viz_lane *l, int d,
 	while (l->sp > d) {
 		struct viz_frame *f = &l->st[--l->sp];
 		struct viz_span s = { lane, l->sp, f->kind, f->t0, t, f->label,
-			l->sp > d ? inner_flags : self_flags };
+			f->flags | (l->sp > d ? inner_flags : self_flags),
+			f->name_id };
 		if (m->ops->span(m->out, &s))
 			return -1;
 	}
@@ -312,9 +403,23 @@ lane_close_to(struct viz_model *m, int lane, struct viz_lane *l, int d,
 }
 
 static void
-lane_open(struct viz_lane *l, enum viz_span_kind k, uint64_t t, uint64_t label)
+lane_open(struct viz_lane *l, enum viz_span_kind k, uint64_t t,
+	  uint64_t label, int name_id)
 {
-	l->st[l->sp++] = (struct viz_frame){ k, t, label };
+	l->st[l->sp++] = (struct viz_frame){ k, t, label, name_id, 0 };
+}
+
+/* The name id of thread tid of the lane's process, -1 if unnamed. */
+static int
+thread_name_id(struct viz_model *m, uint32_t vpid, uint64_t tid)
+{
+	struct viz_proc *p = proc_get(m, vpid);
+	struct viz_slot *s;
+
+	if (!p)
+		return -1;
+	s = map_find(m->keys, tid, key2(KT_THR, vpid, p->inst, 0, 0));
+	return s && s->name ? s->ival : -1;
 }
 
 /* Sets the running state (depth 0) to kind k from t. */
@@ -324,7 +429,8 @@ lane_state(struct viz_model *m, int lane, struct viz_lane *l,
 {
 	if (lane_close_to(m, lane, l, 0, t, VIZ_SPAN_CUT, 0))
 		return -1;
-	lane_open(l, k, t, label);
+	lane_open(l, k, t, label, k == VIZ_SPAN_THREAD ?
+		  thread_name_id(m, l->vpid, label) : -1);
 	return 0;
 }
 
@@ -335,21 +441,25 @@ lane_push(struct viz_model *m, int lane, struct viz_lane *l,
 	/* crit_enter is traced at the outermost level only and IPI
 	 * callbacks do not nest: one of the same kind still open lost its
 	 * end (lost events, or a trace that starts inside it). */
-	for (int d = l->sp - 1; d >= 1; d--) {
-		if (l->st[d].kind == k) {
-			m->c.unmatched++;
-			if (lane_close_to(m, lane, l, d, t, VIZ_SPAN_CUT, VIZ_SPAN_CUT))
-				return -1;
-			break;
+	if (k == VIZ_SPAN_CRIT || k == VIZ_SPAN_IPI) {
+		for (int d = l->sp - 1; d >= 1; d--) {
+			if (l->st[d].kind == k) {
+				m->c.unmatched++;
+				if (lane_close_to(m, lane, l, d, t, VIZ_SPAN_CUT,
+						  VIZ_SPAN_CUT))
+					return -1;
+				break;
+			}
 		}
 	}
 	if (l->sp == 0)
-		lane_open(l, VIZ_SPAN_UNKNOWN, t, 0);	/* keeps depths stable */
+		lane_open(l, VIZ_SPAN_UNKNOWN, t, 0, -1); /* keeps depths stable */
 	if (l->sp >= VIZ_MAX_DEPTH) {
 		m->c.depth_overflow++;
 		return 0;
 	}
-	lane_open(l, k, t, label);
+	lane_open(l, k, t, label, k == VIZ_SPAN_CRIT ?
+		  thread_name_id(m, l->vpid, label) : -1);
 	return 0;
 }
 
@@ -365,17 +475,70 @@ lane_pop(struct viz_model *m, int lane, struct viz_lane *l,
 	return 0;
 }
 
-/* ---- latency */
+/*
+ * A thread switch on a lane: the sections above the running state that
+ * belong to the outgoing thread (a critical section, a protocol handler,
+ * a served system call) are not over: they are closed as "suspended" and
+ * saved with the thread, and reopened ("resumed") when it runs again.  An
+ * IPI section belongs to the cpu: a switch inside one cuts everything.
+ */
+static int
+lane_switch(struct viz_model *m, int lane, struct viz_lane *l,
+	    uint64_t from, uint64_t to, uint64_t t)
+{
+	struct viz_proc *p = proc_get(m, l->vpid);
+	struct viz_slot *s;
+	bool fresh, cpu_owned = false;
+
+	if (!p)
+		return ENOMEM;
+	for (int d = 1; d < l->sp; d++)
+		if (l->st[d].kind == VIZ_SPAN_IPI)
+			cpu_owned = true;
+	if (l->sp > 1 && !cpu_owned && l->have_tid && l->cur_tid == from) {
+		s = map_put(m->keys, from, key2(KT_THR, l->vpid, p->inst, 0, 0),
+			    &fresh);
+		if (!s)
+			return ENOMEM;
+		s->nsaved = l->sp - 1;
+		memcpy(s->saved, &l->st[1], (size_t)s->nsaved * sizeof(s->saved[0]));
+		m->c.suspended += (uint64_t)s->nsaved;
+		if (lane_close_to(m, lane, l, 1, t, VIZ_SPAN_SUSPENDED,
+				  VIZ_SPAN_SUSPENDED))
+			return -1;
+	}
+	l->have_tid = true;
+	l->cur_tid = to;
+	if (lane_state(m, lane, l, VIZ_SPAN_THREAD, t, to))
+		return -1;
+	s = map_find(m->keys, to, key2(KT_THR, l->vpid, p->inst, 0, 0));
+	if (s && s->nsaved) {
+		for (int i = 0; i < s->nsaved && l->sp < VIZ_MAX_DEPTH; i++) {
+			l->st[l->sp] = s->saved[i];
+			l->st[l->sp].t0 = t;
+			l->st[l->sp++].flags = VIZ_SPAN_RESUMED;
+		}
+		s->nsaved = 0;
+	}
+	return 0;
+}
+
+/* ---- latency and stage samples */
 
 static int
-lat_add(struct viz_model *m, enum viz_lat_metric metric, int src, int dst,
-	uint64_t v)
+lat_add(struct viz_model *m, int bench, enum viz_lat_metric metric, int src,
+	int dst, uint64_t v, uint64_t events)
 {
-	if (src < 0 || dst < 0 || src >= VIZ_LAT_LANES || dst >= VIZ_LAT_LANES)
+	struct viz_slot *s;
+	bool fresh;
+
+	if (src < 0 || dst < 0)
 		return 0;
-	int *ix = &m->lat_idx[((size_t)metric * VIZ_LAT_LANES + (size_t)src) *
-			      VIZ_LAT_LANES + (size_t)dst];
-	if (*ix == 0) {
+	s = map_put(m->lat_idx, (uint64_t)bench << 8 | (uint64_t)metric,
+		    key2(KT_LAT, 0, 0, (uint64_t)src, (uint64_t)dst), &fresh);
+	if (!s)
+		return ENOMEM;
+	if (fresh) {
 		if (m->nlat == m->caplat) {
 			size_t nc = m->caplat ? m->caplat * 2 : 16;
 			struct viz_lat *nl = realloc(m->lat, nc * sizeof(*nl));
@@ -384,17 +547,34 @@ lat_add(struct viz_model *m, enum viz_lat_metric metric, int src, int dst,
 			m->lat = nl;
 			m->caplat = nc;
 		}
-		m->lat[m->nlat] = (struct viz_lat){ metric, src, dst, 0, 0, NULL };
-		*ix = (int)++m->nlat;
+		m->lat[m->nlat] = (struct viz_lat){ bench, metric, src, dst,
+			0, 0, NULL, NULL };
+		s->ival = (int)m->nlat++;
 	}
-	struct viz_lat *l = &m->lat[*ix - 1];
+	struct viz_lat *l = &m->lat[s->ival];
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 64;
 		uint64_t *nv = realloc(l->v, nc * sizeof(*nv));
 		if (!nv)
 			return ENOMEM;
 		l->v = nv;
+		if (m->event_cost_ps) {
+			nv = realloc(l->vc, nc * sizeof(*nv));
+			if (!nv)
+				return ENOMEM;
+			l->vc = nv;
+		}
 		l->cap = nc;
+	}
+	/*
+	 * The estimate without tracing: each event recorded on the way
+	 * costs event_cost_ps (measured by the recorder); `events` is how
+	 * many the interval holds (those of the cpu that did the later step,
+	 * that step's own included).
+	 */
+	if (l->vc) {
+		uint64_t cost = events * m->event_cost_ps / 1000;
+		l->vc[l->n] = v > cost ? v - cost : 0;
 	}
 	l->v[l->n++] = v;
 	return 0;
@@ -408,27 +588,33 @@ cmp_u64(const void *a, const void *b)
 }
 
 static uint64_t
-rank(const struct viz_lat *l, unsigned pct)
+rank(const uint64_t *v, size_t n, unsigned pct)
 {
 	/* Nearest rank: the smallest value with at least pct% at or below. */
-	size_t r = (l->n * pct + 99) / 100;
-	return l->v[r ? r - 1 : 0];
+	size_t r = (n * pct + 99) / 100;
+	return v[r ? r - 1 : 0];
+}
+
+void
+viz_stats(uint64_t *v, size_t n, struct viz_lat_stats *st)
+{
+	double sum = 0;
+
+	qsort(v, n, sizeof(*v), cmp_u64);
+	for (size_t i = 0; i < n; i++)
+		sum += (double)v[i];
+	st->min = v[0];
+	st->p50 = rank(v, n, 50);
+	st->p90 = rank(v, n, 90);
+	st->p99 = rank(v, n, 99);
+	st->max = v[n - 1];
+	st->mean = sum / (double)n;
 }
 
 void
 viz_lat_stats(struct viz_lat *l, struct viz_lat_stats *st)
 {
-	double sum = 0;
-
-	qsort(l->v, l->n, sizeof(*l->v), cmp_u64);
-	for (size_t i = 0; i < l->n; i++)
-		sum += (double)l->v[i];
-	st->min = l->v[0];
-	st->p50 = rank(l, 50);
-	st->p90 = rank(l, 90);
-	st->p99 = rank(l, 99);
-	st->max = l->v[l->n - 1];
-	st->mean = sum / (double)l->n;
+	viz_stats(l->v, l->n, st);
 }
 
 /* ---- life cycle */
@@ -440,42 +626,42 @@ viz_model_init(struct viz_model *m, const struct viz_out_ops *ops, void *out)
 	m->ops = ops;
 	m->out = out;
 	m->next_flow = 1;
-	for (size_t i = 0; i < sizeof(m->pu_lane) / sizeof(m->pu_lane[0]); i++)
-		m->pu_lane[i] = -1;
+	m->keys = map_new();
 	m->open = map_new();
-	m->names = map_new();
-	m->lat_idx = calloc((size_t)VIZ_LAT__COUNT * VIZ_LAT_LANES * VIZ_LAT_LANES,
-			    sizeof(*m->lat_idx));
-	if (!m->open || !m->names || !m->lat_idx) {
+	m->lat_idx = map_new();
+	m->bench = calloc(8, sizeof(*m->bench));
+	if (!m->keys || !m->open || !m->lat_idx || !m->bench) {
 		viz_model_fini(m);
 		return ENOMEM;
 	}
+	m->capbench = 8;
+	m->nbench = 1;		/* [0]: outside any benchmark */
+	(void)viz_evdesc_get();
 	return 0;
 }
 
 void
 viz_model_fini(struct viz_model *m)
 {
+	map_free(m->keys);
 	map_free(m->open);
-	map_free(m->names);
-	for (size_t i = 0; i < m->nlat; i++)
+	map_free(m->lat_idx);
+	for (size_t i = 0; i < m->nlat; i++) {
 		free(m->lat[i].v);
+		free(m->lat[i].vc);
+	}
 	free(m->lat);
-	free(m->lat_idx);
+	for (int i = 0; i < m->nbench; i++)
+		free(m->bench ? m->bench[i].name : NULL);
+	free(m->bench);
 	free(m->lanes);
+	while (m->procs) {
+		struct viz_proc *n = m->procs->next;
+		free(m->procs);
+		m->procs = n;
+	}
 	free(m->command);
 	memset(m, 0, sizeof(*m));
-}
-
-const char *
-viz_model_thread_name(const struct viz_model *m, uint64_t tid, size_t *len)
-{
-	struct viz_slot *s = map_find(m->names, tid, KEY_TID);
-
-	if (!s)
-		return NULL;
-	*len = s->name_len;
-	return s->name;
 }
 
 /* ---- events */
@@ -502,7 +688,7 @@ lane_infer(struct viz_model *m, int lane, struct viz_lane *l,
 	}
 	if (tf < 0) {
 		if (l->sp == 0)
-			lane_open(l, VIZ_SPAN_UNKNOWN, t, 0);
+			lane_open(l, VIZ_SPAN_UNKNOWN, t, 0, -1);
 		return 0;
 	}
 	if (l->sp > 0 && l->st[0].kind != VIZ_SPAN_UNKNOWN)
@@ -512,113 +698,348 @@ lane_infer(struct viz_model *m, int lane, struct viz_lane *l,
 	if (l->sp > 1) {
 		l->st[0].kind = VIZ_SPAN_THREAD;
 		l->st[0].label = ev->a[tf];
+		l->st[0].name_id = thread_name_id(m, l->vpid, ev->a[tf]);
 		return 0;
 	}
 	return lane_state(m, lane, l, VIZ_SPAN_THREAD, t, ev->a[tf]);
 }
 
+static void
+snap(struct viz_model *m, struct viz_msg *g, int st, int lane, uint64_t t)
+{
+	g->t[st] = t;
+	g->lane[st] = lane;
+	g->cnt[st][0] = g->src >= 0 ? m->lanes[g->src].nev : 0;
+	g->cnt[st][1] = g->dst >= 0 ? m->lanes[g->dst].nev : 0;
+}
+
+static const enum viz_lat_metric stage_metric[VIZ_ST__COUNT] = {
+	VIZ_LAT__COUNT, VIZ_LAT_ST_REQ_RING, VIZ_LAT_ST_REQ_NOTICE,
+	VIZ_LAT_ST_DISPATCH, VIZ_LAT_ST_HANDLER, VIZ_LAT_ST_REP_RING,
+	VIZ_LAT_ST_REP_NOTICE, VIZ_LAT_ST_RESUME,
+};
+
+/* Events on the lane of step `to` since step `from` (the later step's
+ * own event included): what tracing added to that stage. */
+static uint64_t
+stage_events(const struct viz_msg *g, int from, int to)
+{
+	int i = g->lane[to] == g->src ? 0 : g->lane[to] == g->dst ? 1 : -1;
+
+	if (i < 0 || g->cnt[to][i] < g->cnt[from][i])
+		return 1;
+	return g->cnt[to][i] - g->cnt[from][i];
+}
+
+/* A message is over: its stages (each from the latest step present
+ * before it; a receive traced before its send counts 0) and its total. */
 static int
-on_msg(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
+msg_finish(struct viz_model *m, struct viz_slot *s)
+{
+	struct viz_msg *g = &s->msg;
+	int dst = g->lane[VIZ_ST_DISPATCH] >= 0 ? g->lane[VIZ_ST_DISPATCH] : g->dst;
+	int prev = VIZ_ST_SEND, last = VIZ_ST_SEND;
+	uint64_t total_ev = 0;
+
+	for (int st = 1; st < VIZ_ST__COUNT; st++) {
+		if (g->t[st] == VIZ_NONE)
+			continue;
+		uint64_t d = g->t[st] >= g->t[prev] ? g->t[st] - g->t[prev] : 0;
+		uint64_t k = stage_events(g, prev, st);
+		if (lat_add(m, g->bench, stage_metric[st], g->src, dst, d, k))
+			return ENOMEM;
+		total_ev += k;
+		prev = last = st;
+	}
+	if (last != VIZ_ST_SEND &&
+	    lat_add(m, g->bench, VIZ_LAT_MSG_TOTAL, g->src, dst,
+		    g->t[last] - g->t[VIZ_ST_SEND], total_ev))
+		return ENOMEM;
+	if (m->ops->msg_done(m->out, g))
+		return -1;
+	m->c.msgs_done++;
+	map_del(m->open, s);
+	return 0;
+}
+
+static int
+on_msg(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
+       int lane, struct viz_lane *l, uint64_t t)
 {
 	const uint64_t *a = ev->a;
+	uint64_t k2 = key2(KT_MSG, ev->vpid, p->inst, 0, 0);
 	struct viz_slot *s;
 	bool fresh;
 
 	switch (ev->k) {
-	case VIZ_EV_msg_send:
-		s = map_put(m->open, a[0], KEY_MSG, &fresh);
+	case VIZ_EV_msg_send: {
+		int dl = a[3] == UINT32_MAX ? -1 : lane_id(m, ev->vpid, a[3]);
+		if (dl == -2)
+			return ENOMEM;
+		l = &m->lanes[lane];	/* lane_id may have moved the lanes */
+		s = map_put(m->open, a[0], k2, &fresh);
 		if (!s)
 			return ENOMEM;
 		if (!fresh) {
-			/* The id was reused before a reply: close the old one. */
+			/* Sent again while open: the old one is unfinished
+			 * (no end is invented). */
+			s->msg.open = true;
 			if (m->ops->msg_done(m->out, &s->msg))
 				return -1;
 			m->c.msgs_open++;
+			m->c.ids_reused++;
 		}
-		s->msg = (struct viz_msg){ .id = a[0], .port = a[1],
-			.flow = m->next_flow++, .src = lane, .dst = (int)a[3],
-			.t_send = t, .disp_lane = -1, .reply_lane = -1 };
+		s->msg = (struct viz_msg){ .cat = VIZ_MSG, .id = a[0],
+			.port = a[1], .flow = m->next_flow++, .src = lane,
+			.dst = dl, .dst_cpu = (int)(int32_t)a[3],
+			.bench = p->bench, .carries = -1 };
+		for (int i = 0; i < VIZ_ST__COUNT; i++) {
+			s->msg.t[i] = VIZ_NONE;
+			s->msg.lane[i] = -1;
+		}
+		snap(m, &s->msg, VIZ_ST_SEND, lane, t);
+		l->pend_msg = true;
+		l->pend_msg_id = a[0];
+		l->pend_msg_dst = (uint32_t)a[3];
 		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
+	}
 	case VIZ_EV_msg_dispatch:
-		s = map_find(m->open, a[0], KEY_MSG);
-		if (!s || s->msg.has_disp) {
+		s = map_find(m->open, a[0], k2);
+		if (!s || s->msg.t[VIZ_ST_DISPATCH] != VIZ_NONE) {
 			m->c.unmatched++;
 			return 0;
 		}
-		s->msg.has_disp = true;
-		s->msg.disp_lane = lane;
-		s->msg.t_disp = t;
-		if (lat_add(m, VIZ_LAT_SEND_DISPATCH, s->msg.src, lane,
-			    t - s->msg.t_send))
+		if (s->msg.dst < 0)
+			s->msg.dst = lane;
+		snap(m, &s->msg, VIZ_ST_DISPATCH, lane, t);
+		if (lat_add(m, s->msg.bench, VIZ_LAT_SEND_DISPATCH, s->msg.src,
+			    lane, t - s->msg.t[VIZ_ST_SEND], 1))
 			return ENOMEM;
-		return m->ops->flow(m->out, VIZ_FLOW_STEP, &s->msg, lane, t);
-	case VIZ_EV_msg_reply:
-		s = map_find(m->open, a[0], KEY_MSG);
-		if (!s) {
-			m->c.unmatched++;
-			return 0;
-		}
-		s->msg.has_reply = true;
-		s->msg.reply_lane = lane;
-		s->msg.t_reply = t;
-		s->msg.error = (int64_t)a[5];
-		if (lat_add(m, VIZ_LAT_SEND_REPLY, s->msg.src, s->msg.dst,
-			    t - s->msg.t_send))
-			return ENOMEM;
-		if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, t) ||
-		    m->ops->msg_done(m->out, &s->msg))
+		/* One flow per hop: send -> dispatch ends, dispatch -> reply
+		 * starts. */
+		if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, t))
 			return -1;
-		m->c.msgs_done++;
-		map_del(m->open, s);
+		s->msg.flow = m->next_flow++;
+		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
+	case VIZ_EV_msg_reply: {
+		s = map_find(m->open, a[0], k2);
+		if (!s || s->msg.t[VIZ_ST_REPLY] != VIZ_NONE) {
+			m->c.unmatched++;
+			return 0;
+		}
+		struct viz_msg *g = &s->msg;
+		snap(m, g, VIZ_ST_REPLY, lane, t);
+		g->error = (int64_t)(int32_t)a[5];
+		if (lat_add(m, g->bench, VIZ_LAT_SEND_REPLY, g->src,
+			    g->lane[VIZ_ST_DISPATCH] >= 0 ? g->lane[VIZ_ST_DISPATCH] : lane,
+			    t - g->t[VIZ_ST_SEND], 1))
+			return ENOMEM;
+		if (g->t[VIZ_ST_DISPATCH] != VIZ_NONE &&
+		    m->ops->flow(m->out, VIZ_FLOW_END, g, lane, t))
+			return -1;
+		/* The way back: to the reply port's cpu by IPI (the next
+		 * ipi_send of this lane to it), or nothing more to see. */
+		int back = a[3] == UINT32_MAX ? -1 : lane_id(m, ev->vpid, a[3]);
+		if (back == -2)
+			return ENOMEM;
+		l = &m->lanes[lane];
+		if (back >= 0 && back != lane) {
+			g->flow = m->next_flow++;
+			if (m->ops->flow(m->out, VIZ_FLOW_START, g, lane, t))
+				return -1;
+			g->flow |= 1ull << 62;	/* a back hop is open */
+			l->pend_reply = true;
+			l->pend_reply_id = a[0];
+			l->pend_reply_dst = (uint32_t)a[3];
+			return 0;
+		}
+		return g->waited ? 0 : msg_finish(m, s);
+	}
+	case VIZ_EV_msg_wait_begin:
+		s = map_find(m->open, a[0], k2);
+		if (s)
+			s->msg.waited = true;
+		s = map_put(m->open, a[0], key2(KT_WAIT, ev->vpid, p->inst, 0, 0),
+			    &fresh);
+		if (!s)
+			return ENOMEM;
+		s->ov = (struct viz_overlay){ lane, VIZ_OV_WAIT_REPLY, t, t,
+			a[0], a[2], 0 };
 		return 0;
+	case VIZ_EV_msg_wait_end:
+		s = map_find(m->open, a[0], key2(KT_WAIT, ev->vpid, p->inst, 0, 0));
+		if (s) {
+			s->ov.t1 = t;
+			if (m->ops->overlay(m->out, &s->ov))
+				return -1;
+			map_del(m->open, s);
+		}
+		s = map_find(m->open, a[0], k2);
+		if (!s)
+			return 0;
+		snap(m, &s->msg, VIZ_ST_RESUME, lane, t);
+		if ((s->msg.flow >> 62) & 1) {
+			s->msg.flow &= ~(1ull << 62);
+			if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, t))
+				return -1;
+		}
+		return msg_finish(m, s);
 	default:
 		return 0;
 	}
 }
 
-static uint64_t
-ipi_key(const uint64_t *a)
+/* Links an ipi_send to the message (or reply) this lane just sent. */
+static void
+ipi_link(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
+	 struct viz_lane *l, struct viz_msg *ipi, int lane, uint64_t t)
 {
-	return KEY_IPI | ((a[0] & 0xffff) << 16) | (a[1] & 0xffff);
+	uint32_t dst = (uint32_t)ipi->port;	/* set by the caller: dst cpu */
+	struct viz_slot *s;
+
+	if (l->pend_msg && l->pend_msg_dst == dst) {
+		s = map_find(m->open, l->pend_msg_id, key2(KT_MSG, vpid, p->inst, 0, 0));
+		if (s && s->msg.t[VIZ_ST_REQ_RING] == VIZ_NONE) {
+			snap(m, &s->msg, VIZ_ST_REQ_RING, lane, t);
+			ipi->carries = (int64_t)s->msg.id;
+			ipi->role = 1;
+		}
+	} else if (l->pend_reply && l->pend_reply_dst == dst) {
+		s = map_find(m->open, l->pend_reply_id, key2(KT_MSG, vpid, p->inst, 0, 0));
+		if (s && s->msg.t[VIZ_ST_REP_RING] == VIZ_NONE) {
+			snap(m, &s->msg, VIZ_ST_REP_RING, lane, t);
+			ipi->carries = (int64_t)s->msg.id;
+			ipi->role = 2;
+		}
+	}
+	/* The IPI right after a send carries it; any later one does not. */
+	l->pend_msg = l->pend_reply = false;
+}
+
+/* The IPI's receive: the message it carried noticed at t. */
+static int
+ipi_notice(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
+	   const struct viz_msg *ipi, int lane, uint64_t t)
+{
+	struct viz_slot *s;
+
+	if (ipi->role == 0)
+		return 0;
+	s = map_find(m->open, (uint64_t)ipi->carries, key2(KT_MSG, vpid, p->inst, 0, 0));
+	if (!s)
+		return 0;
+	int st = ipi->role == 1 ? VIZ_ST_REQ_NOTICE : VIZ_ST_REP_NOTICE;
+	if (s->msg.t[st] != VIZ_NONE)
+		return 0;
+	snap(m, &s->msg, st, lane, t);
+	/* A reply that nobody waits for ends where its IPI lands. */
+	if (ipi->role == 2 && !s->msg.waited) {
+		if ((s->msg.flow >> 62) & 1) {
+			s->msg.flow &= ~(1ull << 62);
+			if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, t))
+				return -1;
+		}
+		return msg_finish(m, s);
+	}
+	return 0;
 }
 
 static int
-on_ipi(struct viz_model *m, struct viz_lane *l, const struct viz_ev *ev,
-       int lane, uint64_t t)
+ipi_done(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
+	 struct viz_slot *s, bool flow)
+{
+	struct viz_msg g = s->msg;
+	int lane = g.lane[VIZ_ST_DISPATCH];
+	uint64_t t = g.t[VIZ_ST_DISPATCH];
+
+	if (lat_add(m, p->bench, VIZ_LAT_IPI, g.src, lane,
+		    t >= g.t[VIZ_ST_SEND] ? t - g.t[VIZ_ST_SEND] : 0, 1))
+		return ENOMEM;
+	if (flow && m->ops->flow(m->out, VIZ_FLOW_END, &g, lane, t))
+		return -1;
+	if (m->ops->msg_done(m->out, &g))
+		return -1;
+	m->c.ipis_done++;
+	map_del(m->open, s);
+	return ipi_notice(m, p, vpid, &g, lane, t);
+}
+
+static int
+on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
+       const struct viz_ev *ev, int lane, uint64_t t)
 {
 	const uint64_t *a = ev->a;
+	uint64_t k2 = key2(KT_IPI, ev->vpid, p->inst, a[0], a[1]);
 	struct viz_slot *s;
 	bool fresh;
 
 	switch (ev->k) {
-	case VIZ_EV_ipi_send:
-		s = map_put(m->open, a[2], ipi_key(a), &fresh);
+	case VIZ_EV_ipi_send: {
+		int dl = lane_id(m, ev->vpid, a[1]);
+		if (dl == -2)
+			return ENOMEM;
+		l = &m->lanes[lane];
+		s = map_put(m->open, a[2], k2, &fresh);
 		if (!s)
 			return ENOMEM;
+		if (!fresh && s->msg.recv_first) {
+			/* Traced after its receive (the send is traced after
+			 * the ring write): joined, latency 0, no arrow in the
+			 * JSON (it would point back in time). */
+			s->msg.src = lane;
+			s->msg.t[VIZ_ST_SEND] = t;
+			s->msg.port = a[1];
+			ipi_link(m, p, ev->vpid, l, &s->msg, lane, t);
+			s->msg.port = a[3];
+			m->c.recv_before_send++;
+			return ipi_done(m, p, ev->vpid, s, false);
+		}
+		if (!fresh) {
+			s->msg.open = true;	/* an id reused while open */
+			if (m->ops->msg_done(m->out, &s->msg))
+				return -1;
+			m->c.ipis_open++;
+			m->c.ids_reused++;
+		}
 		s->msg = (struct viz_msg){ .cat = VIZ_MSG_IPI, .id = a[2],
-			.port = a[3], .flow = m->next_flow++, .src = lane,
-			.dst = (int)a[1], .t_send = t, .disp_lane = -1,
-			.reply_lane = -1 };
+			.port = a[1], .flow = m->next_flow++, .src = lane,
+			.dst = dl, .carries = -1 };
+		for (int i = 0; i < VIZ_ST__COUNT; i++) {
+			s->msg.t[i] = VIZ_NONE;
+			s->msg.lane[i] = -1;
+		}
+		s->msg.t[VIZ_ST_SEND] = t;
+		s->msg.lane[VIZ_ST_SEND] = lane;
+		ipi_link(m, p, ev->vpid, l, &s->msg, lane, t);
+		s->msg.port = a[3];	/* the callback */
 		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
+	}
 	case VIZ_EV_ipi_recv:
 		if (lane_push(m, lane, l, VIZ_SPAN_IPI, t, a[0]))
 			return -1;
-		s = map_find(m->open, a[2], ipi_key(a));
-		if (!s) {
+		s = map_put(m->open, a[2], k2, &fresh);
+		if (!s)
+			return ENOMEM;
+		if (fresh) {
+			/* Its send is not traced yet: kept until it is. */
+			s->msg = (struct viz_msg){ .cat = VIZ_MSG_IPI, .id = a[2],
+				.port = a[3], .src = -1, .dst = lane,
+				.recv_first = true, .carries = -1 };
+			for (int i = 0; i < VIZ_ST__COUNT; i++) {
+				s->msg.t[i] = VIZ_NONE;
+				s->msg.lane[i] = -1;
+			}
+			s->msg.t[VIZ_ST_DISPATCH] = t;
+			s->msg.lane[VIZ_ST_DISPATCH] = lane;
+			return 0;
+		}
+		if (s->msg.recv_first || s->msg.t[VIZ_ST_DISPATCH] != VIZ_NONE) {
 			m->c.unmatched++;
 			return 0;
 		}
-		s->msg.has_disp = true;
-		s->msg.disp_lane = lane;
-		s->msg.t_disp = t;
-		if (lat_add(m, VIZ_LAT_IPI, s->msg.src, lane, t - s->msg.t_send))
-			return ENOMEM;
-		if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, t) ||
-		    m->ops->msg_done(m->out, &s->msg))
-			return -1;
-		m->c.ipis_done++;
-		map_del(m->open, s);
-		return 0;
+		s->msg.t[VIZ_ST_DISPATCH] = t;
+		s->msg.lane[VIZ_ST_DISPATCH] = lane;
+		return ipi_done(m, p, ev->vpid, s, true);
 	case VIZ_EV_ipi_done:
 		return lane_pop(m, lane, l, VIZ_SPAN_IPI, t);
 	default:
@@ -633,7 +1054,8 @@ on_ipi(struct viz_model *m, struct viz_lane *l, const struct viz_ev *ev,
  * restarts its queues with seq 0) reports the old one unfinished.
  */
 static int
-on_pair(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
+on_pair(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
+	int lane, uint64_t t)
 {
 	const uint64_t *a = ev->a;
 	bool mq = ev->k == VIZ_EV_mutexq_enqueue || ev->k == VIZ_EV_mutexq_dequeue;
@@ -644,29 +1066,33 @@ on_pair(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
 
 	if (mq) {
 		k1 = a[2];
-		k2 = KEY_MQ | (a[0] & 0xfffffffffffull);
+		k2 = key2(KT_MQ, ev->vpid, (unsigned)(a[0] >> 24), a[0] >> 12, a[0]);
 	} else {
 		/* send: rank = sender; recv: rank = receiver. */
 		uint64_t snd = start ? a[0] : a[1], rcv = start ? a[1] : a[0];
 		k1 = a[4];
-		k2 = KEY_MPI | ((snd & 0xffff) << 32) | ((rcv & 0xffff) << 16) |
-		     (a[2] & 0xffff);
+		k2 = key2(KT_MPI, ev->vpid, (unsigned)a[2], snd, rcv);
 	}
 	if (start) {
 		s = map_put(m->open, k1, k2, &fresh);
 		if (!s)
 			return ENOMEM;
 		if (!fresh) {
-			/* Ends here, at this event's own (zero-length) slice. */
-			if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, t) ||
-			    m->ops->msg_done(m->out, &s->msg))
+			s->msg.open = true;
+			if (m->ops->msg_done(m->out, &s->msg))
 				return -1;
 			m->c.msgs_open++;
 		}
 		s->msg = (struct viz_msg){ .cat = mq ? VIZ_MSG_MUTEXQ : VIZ_MSG_MPI,
 			.id = mq ? a[2] : a[4], .port = mq ? a[0] : a[2],
 			.flow = m->next_flow++, .src = lane, .dst = -1,
-			.t_send = t, .disp_lane = -1, .reply_lane = -1 };
+			.bench = p->bench, .carries = -1 };
+		for (int i = 0; i < VIZ_ST__COUNT; i++) {
+			s->msg.t[i] = VIZ_NONE;
+			s->msg.lane[i] = -1;
+		}
+		s->msg.t[VIZ_ST_SEND] = t;
+		s->msg.lane[VIZ_ST_SEND] = lane;
 		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
 	}
 	s = map_find(m->open, k1, k2);
@@ -674,19 +1100,140 @@ on_pair(struct viz_model *m, const struct viz_ev *ev, int lane, uint64_t t)
 		m->c.unmatched++;
 		return 0;
 	}
-	s->msg.has_disp = true;
-	s->msg.disp_lane = lane;
-	s->msg.dst = lane;
-	s->msg.t_disp = t;
-	if (lat_add(m, mq ? VIZ_LAT_MUTEXQ : VIZ_LAT_MPI, s->msg.src, lane,
-		    t - s->msg.t_send))
+	struct viz_msg g = s->msg;
+	map_del(m->open, s);
+	g.dst = lane;
+	g.t[VIZ_ST_DISPATCH] = t;
+	g.lane[VIZ_ST_DISPATCH] = lane;
+	if (lat_add(m, g.bench, mq ? VIZ_LAT_MUTEXQ : VIZ_LAT_MPI, g.src, lane,
+		    t - g.t[VIZ_ST_SEND], 1))
 		return ENOMEM;
-	if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, t) ||
-	    m->ops->msg_done(m->out, &s->msg))
+	if (mq) {
+		/* enqueue -> wake -> dequeue when a sleeper was woken. */
+		s = map_find(m->open, a[0], key2(KT_MQW, ev->vpid, 0, 0, 0));
+		if (s && s->t_wake >= g.t[VIZ_ST_SEND] && s->t_wake <= t &&
+		    (lat_add(m, g.bench, VIZ_LAT_MQ_WAKE, g.src, lane,
+			     s->t_wake - g.t[VIZ_ST_SEND], 1) ||
+		     lat_add(m, g.bench, VIZ_LAT_MQ_DEQUEUE, g.src, lane,
+			     t - s->t_wake, 1)))
+			return ENOMEM;
+	}
+	if (m->ops->flow(m->out, VIZ_FLOW_END, &g, lane, t) ||
+	    m->ops->msg_done(m->out, &g))
 		return -1;
 	m->c.pairs_done++;
-	map_del(m->open, s);
 	return 0;
+}
+
+/*
+ * Tokens: a request opens a wait (overlay) on the requesting thread; a
+ * transfer from the owning cpu is an arrow to the acquire on the new
+ * owner; the acquire ends the wait (stages request -> transfer ->
+ * acquire) and opens "held" until the release.
+ */
+static int
+on_token(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
+	 int lane, uint64_t t)
+{
+	const uint64_t *a = ev->a;
+	uint32_t vp = ev->vpid;
+	struct viz_slot *s;
+	bool fresh;
+
+	switch (ev->k) {
+	case VIZ_EV_token_request:
+		s = map_put(m->open, a[0], key2(KT_TOKW, vp, 0, a[1], 0), &fresh);
+		if (!s)
+			return ENOMEM;
+		if (!fresh) {	/* asked again without an acquire */
+			s->ov.t1 = t;
+			s->ov.flags = VIZ_SPAN_CUT;
+			if (m->ops->overlay(m->out, &s->ov))
+				return -1;
+		}
+		s->ov = (struct viz_overlay){ lane, VIZ_OV_TOKEN_WAIT, t, t,
+			a[0], a[2], 0 };
+		s->t_xfer = VIZ_NONE;
+		s->cnt0 = m->lanes[lane].nev;
+		return 0;
+	case VIZ_EV_token_transfer: {
+		int to = lane_id(m, vp, a[2]);
+		if (to == -2)
+			return ENOMEM;
+		s = map_find(m->open, a[0], key2(KT_TOKW, vp, 0, a[2], 0));
+		if (s && s->t_xfer == VIZ_NONE)
+			s->t_xfer = t;
+		s = map_put(m->open, a[0], key2(KT_TOKX, vp, 0, a[2], 0), &fresh);
+		if (!s)
+			return ENOMEM;
+		s->msg = (struct viz_msg){ .cat = VIZ_MSG_TOKEN, .id = 0,
+			.port = a[0], .flow = m->next_flow++, .src = lane,
+			.dst = to, .bench = p->bench, .carries = -1 };
+		for (int i = 0; i < VIZ_ST__COUNT; i++) {
+			s->msg.t[i] = VIZ_NONE;
+			s->msg.lane[i] = -1;
+		}
+		s->msg.t[VIZ_ST_SEND] = t;
+		s->msg.lane[VIZ_ST_SEND] = lane;
+		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
+	}
+	case VIZ_EV_token_acquire:
+		s = map_find(m->open, a[0], key2(KT_TOKX, vp, 0, a[1], 0));
+		if (s) {
+			struct viz_msg g = s->msg;
+			map_del(m->open, s);
+			g.t[VIZ_ST_DISPATCH] = t;
+			g.lane[VIZ_ST_DISPATCH] = lane;
+			if (m->ops->flow(m->out, VIZ_FLOW_END, &g, lane, t) ||
+			    m->ops->msg_done(m->out, &g))
+				return -1;
+			m->c.transfers++;
+		}
+		s = map_find(m->open, a[0], key2(KT_TOKW, vp, 0, a[1], 0));
+		if (s && s->ov.tid == a[2]) {
+			struct viz_overlay ov = s->ov;
+			uint64_t tx = s->t_xfer;
+			uint64_t k = m->lanes[lane].nev - s->cnt0;
+			map_del(m->open, s);
+			ov.t1 = t;
+			if (m->ops->overlay(m->out, &ov))
+				return -1;
+			if (lat_add(m, p->bench, VIZ_LAT_TOK_TOTAL, lane, lane,
+				    t - ov.t0, k))
+				return ENOMEM;
+			if (tx != VIZ_NONE && tx >= ov.t0 && tx <= t &&
+			    (lat_add(m, p->bench, VIZ_LAT_TOK_TRANSFER, lane, lane,
+				     tx - ov.t0, 1) ||
+			     lat_add(m, p->bench, VIZ_LAT_TOK_ACQUIRE, lane, lane,
+				     t - tx, k > 1 ? k - 1 : 1)))
+				return ENOMEM;
+		}
+		s = map_put(m->open, a[0], key2(KT_TOKH, vp, 0, a[2], a[1]), &fresh);
+		if (!s)
+			return ENOMEM;
+		if (!fresh) {
+			s->ov.t1 = t;
+			s->ov.flags = VIZ_SPAN_CUT;
+			if (m->ops->overlay(m->out, &s->ov))
+				return -1;
+		}
+		s->ov = (struct viz_overlay){ lane, VIZ_OV_TOKEN_HELD, t, t,
+			a[0], a[2], 0 };
+		return 0;
+	case VIZ_EV_token_release:
+		s = map_find(m->open, a[0], key2(KT_TOKH, vp, 0, a[2], a[1]));
+		if (!s) {
+			m->c.unmatched++;
+			return 0;
+		}
+		s->ov.t1 = t;
+		if (m->ops->overlay(m->out, &s->ov))
+			return -1;
+		map_del(m->open, s);
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 /*
@@ -705,7 +1252,7 @@ on_span(struct viz_model *m, const struct viz_ev *ev, int lane,
 	bool netisr = ev->k == VIZ_EV_netisr_dispatch_begin ||
 		      ev->k == VIZ_EV_netisr_dispatch_end;
 	enum viz_span_kind kind = netisr ? VIZ_SPAN_NETISR : VIZ_SPAN_SYSMSG;
-	uint64_t k2 = KEY_SPAN | (uint64_t)kind;
+	uint64_t k2 = key2(netisr ? KT_NETISR : KT_SYSMSG, ev->vpid, 0, 0, 0);
 	struct viz_slot *s;
 	bool fresh;
 
@@ -713,7 +1260,7 @@ on_span(struct viz_model *m, const struct viz_ev *ev, int lane,
 		s = map_put(m->open, ev->a[0], k2, &fresh);
 		if (!s)
 			return ENOMEM;
-		s->msg = (struct viz_msg){ .src = lane };
+		s->ival = lane;
 		return lane_push(m, lane, l, kind, t, netisr ? ev->a[2] : ev->a[1]);
 	}
 	s = map_find(m->open, ev->a[0], k2);
@@ -721,20 +1268,93 @@ on_span(struct viz_model *m, const struct viz_ev *ev, int lane,
 		m->c.unmatched++;
 		return m->ops->instant(m->out, ev, lane, t);
 	}
-	int bl = s->msg.src;
+	int bl = s->ival;
 	map_del(m->open, s);
-	if (bl != lane && lane_get(m, bl, &l))
-		return 0;
-	if (bl != lane)
-		l->tlast = t;
+	l = &m->lanes[bl];
 	if (ev->k == VIZ_EV_sysmsg_end && m->ops->instant(m->out, ev, bl, t))
 		return -1;
 	return lane_pop(m, bl, l, kind, t);
 }
 
+/* A benchmark of the bench harness starts or ends in process p. */
+static int
+on_bench(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
+	 uint64_t t)
+{
+	int b = 0;
+
+	for (int i = 1; i < m->nbench; i++) {
+		if (m->bench[i].vpid == ev->vpid &&
+		    strlen(m->bench[i].name) == ev->str_len &&
+		    memcmp(m->bench[i].name, ev->str, ev->str_len) == 0) {
+			b = i;
+			break;
+		}
+	}
+	if (ev->k == VIZ_EV_bench_end) {
+		if (!p->bench || (b && b != p->bench)) {
+			m->c.unmatched++;
+			return 0;
+		}
+		struct viz_bench *bb = &m->bench[p->bench];
+		bb->t1 = t;
+		bb->runs++;
+		bb->iterations += ev->a[2];
+		b = p->bench;
+		p->bench = 0;
+		return m->ops->bench_run(m->out, b, p->bench_t0, t, ev->a[2]);
+	}
+	if (!b) {
+		if (m->nbench == m->capbench) {
+			struct viz_bench *n = realloc(m->bench,
+				(size_t)m->capbench * 2 * sizeof(*n));
+			if (!n)
+				return ENOMEM;
+			m->bench = n;
+			m->capbench *= 2;
+		}
+		char *nm = malloc(ev->str_len + 1);
+		if (!nm)
+			return ENOMEM;
+		memcpy(nm, ev->str ? ev->str : "", ev->str_len);
+		nm[ev->str_len] = '\0';
+		b = m->nbench++;
+		m->bench[b] = (struct viz_bench){ nm, ev->vpid, t, t, 0, 0 };
+	}
+	p->bench = b;
+	p->bench_t0 = t;
+	return 0;
+}
+
+static int
+on_thread_create(struct viz_model *m, struct viz_proc *p,
+		 const struct viz_ev *ev, int lane, uint64_t t)
+{
+	bool fresh;
+	struct viz_slot *s = map_put(m->keys, ev->a[1],
+				     key2(KT_THR, ev->vpid, p->inst, 0, 0), &fresh);
+	char *nm = malloc(ev->str_len + 1);
+
+	if (!s || !nm) {
+		free(nm);
+		return ENOMEM;
+	}
+	memcpy(nm, ev->str ? ev->str : "", ev->str_len);
+	nm[ev->str_len] = '\0';
+	free(s->name);
+	s->name = nm;
+	s->name_len = ev->str_len;
+	s->ival = m->next_name++;
+	if (m->ops->thread_name(m->out, s->ival, ev->a[1], nm, ev->str_len))
+		return -1;
+	return m->ops->instant(m->out, ev, lane, t);
+}
+
 int
 viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 {
+	const struct viz_evdesc *d = &VIZ_EVDESC[ev->k];
+	struct viz_proc *p;
 	struct viz_lane *l;
 	int lane, rc;
 	uint64_t t;
@@ -768,30 +1388,54 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 	if (t < m->last)
 		t = m->last;
 	m->last = t;
-
 	if (ev->provider)
 		m->c.provider_events++;
-	if (VIZ_EVDESC[ev->k].own < 0) {
+	if (!(p = proc_get(m, ev->vpid)))
+		return ENOMEM;
+
+	if (d->own < 0) {
+		/* The lane of the PU that recorded it, as the lwkt cpu last
+		 * seen there for this process. */
 		if (ev->pu < 0) {
 			m->c.no_cpu_events++;
 			return 0;
 		}
 		m->c.generic_events++;
-		lane = ev->pu < VIZ_MAX_LANES && m->pu_lane[ev->pu] >= 0 ?
-		       m->pu_lane[ev->pu] : ev->pu;
-		if ((rc = lane_get(m, lane, &l)))
-			return rc == EINVAL ? 0 : rc;
+		struct viz_slot *ps = map_find(m->keys, (uint64_t)ev->pu,
+					       key2(KT_PU, ev->vpid, 0, 0, 0));
+		lane = lane_id(m, ev->vpid, ps ? (uint64_t)ps->ival : (uint64_t)ev->pu);
+		if (lane == -2)
+			return ENOMEM;
+		if (lane < 0)
+			return 0;
+		l = &m->lanes[lane];
 		l->tlast = t;
 		l->pu = ev->pu;
+		l->nev++;
 		switch (ev->k) {
 		case VIZ_EV_mutexq_enqueue: case VIZ_EV_mutexq_dequeue:
 		case VIZ_EV_mpi_send: case VIZ_EV_mpi_recv:
-			if ((rc = on_pair(m, ev, lane, t)))
+			if ((rc = on_pair(m, p, ev, lane, t)))
 				return rc;
 			break;
+		case VIZ_EV_mutexq_wake: {
+			bool fresh;
+			struct viz_slot *s = map_put(m->open, ev->a[0],
+				key2(KT_MQW, ev->vpid, 0, 0, 0), &fresh);
+			if (!s)
+				return ENOMEM;
+			s->t_wake = t;
+			break;
+		}
 		case VIZ_EV_netisr_dispatch_end:
 		case VIZ_EV_sysmsg_begin: case VIZ_EV_sysmsg_end:
 			return on_span(m, ev, lane, l, t);
+		case VIZ_EV_bench_begin: case VIZ_EV_bench_end:
+			return on_bench(m, p, ev, t);
+		case VIZ_EV_runtime_init:
+			/* A new runtime: its ids start again. */
+			p->inst++;
+			break;
 		default:
 			break;
 		}
@@ -799,17 +1443,24 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 	}
 
 	m->c.lwkt_events++;
-	lane = (int)ev->a[VIZ_EVDESC[ev->k].own];
-	if (ev->a[VIZ_EVDESC[ev->k].own] >= VIZ_MAX_LANES) {
+	lane = lane_id(m, ev->vpid, ev->a[d->own]);
+	if (lane == -1) {
 		m->c.bad_version++;
 		return 0;
 	}
-	if ((rc = lane_get(m, lane, &l)))
-		return rc;
+	if (lane < 0)
+		return ENOMEM;
+	l = &m->lanes[lane];
 	l->tlast = t;
-	if (ev->pu >= 0 && ev->pu < VIZ_MAX_LANES) {
+	l->nev++;
+	if (ev->pu >= 0) {
+		bool fresh;
+		struct viz_slot *ps = map_put(m->keys, (uint64_t)ev->pu,
+					      key2(KT_PU, ev->vpid, 0, 0, 0), &fresh);
+		if (!ps)
+			return ENOMEM;
+		ps->ival = l->cpu;
 		l->pu = ev->pu;
-		m->pu_lane[ev->pu] = lane;
 	}
 
 	if (lane_infer(m, lane, l, ev, t))
@@ -817,9 +1468,7 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 
 	switch (ev->k) {
 	case VIZ_EV_thread_switch:
-		l->have_tid = true;
-		l->cur_tid = ev->a[2];
-		return lane_state(m, lane, l, VIZ_SPAN_THREAD, t, ev->a[2]);
+		return lane_switch(m, lane, l, ev->a[1], ev->a[2], t);
 	case VIZ_EV_idle_enter:
 		return lane_state(m, lane, l, VIZ_SPAN_IDLE, t, 0);
 	case VIZ_EV_idle_sleep:
@@ -830,48 +1479,40 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		if (l->have_tid)
 			return lane_state(m, lane, l, VIZ_SPAN_THREAD, t, l->cur_tid);
 		return lane_close_to(m, lane, l, 0, t, VIZ_SPAN_CUT, 0);
-	case VIZ_EV_thread_exit:
+	case VIZ_EV_thread_exit: {
 		if (m->ops->instant(m->out, ev, lane, t))
 			return -1;
+		struct viz_slot *s = map_find(m->keys, ev->a[1],
+			key2(KT_THR, ev->vpid, p->inst, 0, 0));
+		if (s)
+			s->nsaved = 0;
 		if (l->have_tid && l->cur_tid == ev->a[1] && l->sp > 0 &&
 		    l->st[0].kind == VIZ_SPAN_THREAD) {
 			l->have_tid = false;
 			return lane_close_to(m, lane, l, 0, t, VIZ_SPAN_CUT, 0);
 		}
 		return 0;
+	}
 	case VIZ_EV_crit_enter:
 		return lane_push(m, lane, l, VIZ_SPAN_CRIT, t, ev->a[1]);
 	case VIZ_EV_crit_exit:
 		return lane_pop(m, lane, l, VIZ_SPAN_CRIT, t);
-	case VIZ_EV_thread_create: {
-		bool fresh;
-		struct viz_slot *s = map_put(m->names, ev->a[1], KEY_TID, &fresh);
-		char *nm = malloc(ev->str_len + 1);
-		if (!s || !nm) {
-			free(nm);
-			return ENOMEM;
-		}
-		memcpy(nm, ev->str ? ev->str : "", ev->str_len);
-		nm[ev->str_len] = '\0';
-		free(s->name);
-		s->name = nm;
-		s->name_len = ev->str_len;
-		if (m->ops->thread_name(m->out, ev->a[1], nm, ev->str_len))
-			return -1;
-		return m->ops->instant(m->out, ev, lane, t);
-	}
-	case VIZ_EV_msg_send:
-	case VIZ_EV_msg_dispatch:
-	case VIZ_EV_msg_reply:
-		return on_msg(m, ev, lane, t);
+	case VIZ_EV_thread_create:
+		return on_thread_create(m, p, ev, lane, t);
+	case VIZ_EV_msg_send: case VIZ_EV_msg_dispatch: case VIZ_EV_msg_reply:
+	case VIZ_EV_msg_wait_begin: case VIZ_EV_msg_wait_end:
+		return on_msg(m, p, ev, lane, l, t);
+	case VIZ_EV_ipi_send: case VIZ_EV_ipi_recv: case VIZ_EV_ipi_done:
+		return on_ipi(m, p, l, ev, lane, t);
 	case VIZ_EV_netisr_dispatch_begin:
 		return on_span(m, ev, lane, l, t);
-	case VIZ_EV_ipi_send:
-	case VIZ_EV_ipi_recv:
-	case VIZ_EV_ipi_done:
-		return on_ipi(m, l, ev, lane, t);
+	case VIZ_EV_token_request: case VIZ_EV_token_transfer:
+	case VIZ_EV_token_acquire: case VIZ_EV_token_release:
+		if ((rc = on_token(m, p, ev, lane, t)))
+			return rc;
+		return m->ops->instant(m->out, ev, lane, t);
 	default:
-		/* ring full, wake, waits, tokens: marks on the lane. */
+		/* ring full, wake, rollups: marks on the lane. */
 		return m->ops->instant(m->out, ev, lane, t);
 	}
 }
@@ -880,68 +1521,93 @@ int
 viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 	       uint64_t t1, uint64_t count, bool packets)
 {
-	struct viz_lane *l;
-	int lane, rc;
+	int lanes[64], n = 0;
 
 	if (packets)
 		m->c.lost_packets += count;
 	else
 		m->c.lost_events += count;
 	m->c.gaps++;
-	if (pu < 0 || pu >= VIZ_MAX_LANES)
+	if (pu < 0)
 		return 0;
-	lane = m->pu_lane[pu] >= 0 ? m->pu_lane[pu] : pu;
-	if ((rc = lane_get(m, lane, &l)))
-		return rc;
 	if (!m->have_base) {
 		m->have_base = true;
 		m->base = have_time ? t0 : 0;
 	}
-	t0 = have_time && t0 >= m->base ? t0 - m->base : l->tlast;
-	t1 = have_time && t1 >= m->base ? t1 - m->base : l->tlast;
-	/* Gaps of one lane do not overlap (two streams of one PU, or a PU
-	 * that recorded two lwkt cpus): start after the previous one. */
-	if (t0 < l->gend)
-		t0 = l->gend;
-	if (t1 < t0)
-		t1 = t0;
-	l->gend = t1;
-	/*
-	 * babeltrace2 bounds the loss by [end of the previous packet, end of
-	 * the packet that counted it]: events of that packet inside the
-	 * range are still in the trace.  So the gap is an overlay on the
-	 * lane (its own Chrome track), and what was open on the lane is
-	 * unknown from its start: close it, cut, there (not before what
-	 * the lane already reported).
-	 */
-	if (lane_close_to(m, lane, l, 0, t0 > l->tlast ? t0 : l->tlast,
-			  VIZ_SPAN_CUT, VIZ_SPAN_CUT))
-		return -1;
-	l->have_tid = false;
-	return m->ops->gap(m->out, lane, t0, t1, count, packets);
+	/* Per-uid buffers mix the processes of a PU: every lane that PU
+	 * recorded lost what was there. */
+	for (int i = 0; i < m->nlanes && n < 64; i++)
+		if (m->lanes[i].pu == pu)
+			lanes[n++] = i;
+	if (n == 0) {
+		int id = lane_id(m, 0, (uint64_t)pu);
+		if (id < 0)
+			return id == -2 ? ENOMEM : 0;
+		m->lanes[id].pu = pu;
+		lanes[n++] = id;
+	}
+	for (int i = 0; i < n; i++) {
+		struct viz_lane *l = &m->lanes[lanes[i]];
+		uint64_t a = have_time && t0 >= m->base ? t0 - m->base : l->tlast;
+		uint64_t b = have_time && t1 >= m->base ? t1 - m->base : l->tlast;
+		/* Gaps of one lane do not overlap: start after the last. */
+		if (a < l->gend)
+			a = l->gend;
+		if (b < a)
+			b = a;
+		l->gend = b;
+		/*
+		 * babeltrace2 bounds the loss by [end of the previous packet,
+		 * end of the packet that counted it]: events of that packet
+		 * inside the range are still in the trace.  So the gap is an
+		 * overlay on the lane (its own Chrome track), and what was
+		 * open on the lane is unknown from its start: close it, cut,
+		 * there (not before what the lane already reported).
+		 */
+		if (lane_close_to(m, lanes[i], l, 0, a > l->tlast ? a : l->tlast,
+				  VIZ_SPAN_CUT, VIZ_SPAN_CUT))
+			return -1;
+		l->have_tid = false;
+		if (m->ops->gap(m->out, lanes[i], a, b, count, packets))
+			return -1;
+	}
+	return 0;
 }
 
 int
 viz_model_finish(struct viz_model *m)
 {
-	/* Messages and IPIs still in flight: report, ending their flows at
-	 * the end of the trace on the lane of their last step, inside the
-	 * spans still open there (or a zero-length "unknown" span if a gap
-	 * left nothing open: a flow step needs an enclosing slice). */
+	/* What is still in flight is reported unfinished: no end is
+	 * invented (a flow stays without its finish). */
 	for (size_t i = 0; i < m->open->cap; i++) {
 		struct viz_slot *s = &m->open->s[i];
-		if (s->k2 == 0 || (s->k2 & KEY_SPAN) == KEY_SPAN)
+		unsigned kt = (unsigned)(s->k2 >> 56);
+
+		if (s->k2 == 0)
 			continue;
-		int lane = s->msg.has_disp ? s->msg.disp_lane : s->msg.src;
-		struct viz_lane *l;
-		if (lane_get(m, lane, &l))
-			continue;	/* a lane of a bad id: nothing drawn */
-		if (l->sp == 0)
-			lane_open(l, VIZ_SPAN_UNKNOWN, m->last, 0);
-		if (m->ops->flow(m->out, VIZ_FLOW_END, &s->msg, lane, m->last) ||
-		    m->ops->msg_done(m->out, &s->msg))
-			return -1;
-		m->c.msgs_open++;
+		switch (kt) {
+		case KT_MSG: case KT_IPI: case KT_MQ: case KT_MPI: case KT_TOKX:
+			if (kt == KT_IPI && s->msg.recv_first) {
+				m->c.unmatched++;	/* its send was never traced */
+				break;
+			}
+			s->msg.open = true;
+			if (m->ops->msg_done(m->out, &s->msg))
+				return -1;
+			if (kt == KT_IPI)
+				m->c.ipis_open++;
+			else
+				m->c.msgs_open++;
+			break;
+		case KT_WAIT: case KT_TOKW: case KT_TOKH:
+			s->ov.t1 = m->last;
+			s->ov.flags |= VIZ_SPAN_CUT;
+			if (m->ops->overlay(m->out, &s->ov))
+				return -1;
+			break;
+		default:
+			break;
+		}
 	}
 	for (int i = 0; i < m->nlanes; i++) {
 		struct viz_lane *l = &m->lanes[i];

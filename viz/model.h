@@ -6,22 +6,30 @@
  * The sink decodes each trace event into a struct viz_ev and feeds it, in
  * time order, to viz_model_event().  The model keeps only what is still
  * open (per lane: the running state and a small stack of nested sections;
- * messages and IPIs sent but not yet handled; thread names; latency
+ * per thread: the sections it had open when it was switched out; messages,
+ * IPIs, waits and token holds in flight; thread names; latency and stage
  * samples) and hands finished pieces to the output's viz_out_ops at once:
- * closed spans, flow steps, finished messages, instants, lost-event gaps.
+ * closed spans, overlays (waits, token holds), flow steps, finished
+ * messages, instants, lost-event gaps, benchmark runs.
  *
- * Lanes: an lwkt event goes to the lane of its own lwkt cpu field (the cpu
- * that did the step: src of a send, dst of an IPI receive, ...).  Any other
- * event goes to the lane of the PU that recorded it (the packet's cpu_id),
- * mapped to the lwkt cpu last seen recording on that PU, if any.  So a
- * trace without lwkt events gets one lane per cpu_id.
+ * Processes: every key is scoped by the event's vpid (lwkt-record adds the
+ * context) and, for the runtime's ids, by the runtime instance (each
+ * runtime_init of that process starts one: ids restart).
  *
- * Ordering contract with the outputs: per lane, ops are called in
- * non-decreasing order of their "end" time (t1 of a span, ts of anything
- * else): spans are reported when they close, inner ones first.  Gaps
- * (lost events) are the exception: babeltrace2 bounds a loss by packet
- * ends, so a gap may overlap later events of its lane; gaps of one lane
- * come in order and do not overlap each other.
+ * Lanes are (vpid, lwkt cpu): an lwkt event goes to the lane of its own
+ * cpu field (the cpu that did the step: src of a send, dst of an IPI
+ * receive, ...).  Any other event goes to the lane of the PU that recorded
+ * it (the packet's cpu_id), mapped to the lwkt cpu last seen recording on
+ * that PU for that process, if any.  So a trace without lwkt events gets
+ * one lane per (vpid, cpu_id).
+ *
+ * Ordering contract with the outputs: per lane, span/flow/instant ops are
+ * called in non-decreasing order of their "end" time (t1 of a span, ts of
+ * anything else): spans are reported when they close, inner ones first.
+ * Exceptions: gaps (babeltrace2 bounds a loss by packet ends, so a gap may
+ * overlap later events of its lane; gaps of one lane come in order and do
+ * not overlap each other), overlays (reported when they close, in any
+ * order: they may overlap each other) and msg_done (any order).
  */
 #ifndef VIZ_MODEL_H
 #define VIZ_MODEL_H
@@ -73,7 +81,8 @@ struct viz_ev {
 	enum viz_evk k;
 	uint64_t ts;		/* ns from the clock's origin */
 	int pu;			/* packet cpu_id, -1 if the trace has none */
-	uint64_t a[VIZ_EV_MAXF];	/* lwkt fields in viz_evdesc order */
+	uint32_t vpid;		/* vpid context, 0 if the trace has none */
+	uint64_t a[VIZ_EV_MAXF];	/* lwkt fields in the table's order */
 	const char *str;	/* the event's STR field (len bytes) */
 	size_t str_len;
 	const char *name;	/* full event class name */
@@ -98,8 +107,11 @@ enum viz_span_kind {
 extern const char *const viz_span_kind_name[VIZ_SPAN__COUNT];
 
 #define VIZ_SPAN_CUT 1u		/* closed early: parent closed, or a gap */
+#define VIZ_SPAN_SUSPENDED 2u	/* its thread was switched out: it goes on
+				 * when the thread runs again */
+#define VIZ_SPAN_RESUMED 4u	/* the rest of a section that was suspended */
 
-/* Nested sections per lane above the running state (crit, IPI). */
+/* Nested sections per lane above the running state. */
 #define VIZ_MAX_DEPTH 6
 
 struct viz_span {
@@ -109,6 +121,26 @@ struct viz_span {
 	uint64_t t0, t1;	/* ns relative to viz_model.base */
 	uint64_t label;
 	unsigned flags;
+	int name_id;		/* THREAD/CRIT: the thread's name, -1 none */
+};
+
+/* Spans that need not nest (they may overlap each other on a lane): what a
+ * thread waits for, and what it holds. */
+enum viz_ov_kind {
+	VIZ_OV_WAIT_REPLY = 0,	/* msg_wait_begin -> end; label: msg_id */
+	VIZ_OV_TOKEN_WAIT,	/* token_request -> acquire; label: tok */
+	VIZ_OV_TOKEN_HELD,	/* token_acquire -> release; label: tok */
+	VIZ_OV__COUNT
+};
+extern const char *const viz_ov_kind_name[VIZ_OV__COUNT];
+
+struct viz_overlay {
+	int lane;
+	enum viz_ov_kind kind;
+	uint64_t t0, t1;
+	uint64_t label;
+	uint64_t tid;		/* the waiting / holding thread */
+	unsigned flags;		/* VIZ_SPAN_CUT: no end in the trace */
 };
 
 /* What travels from one lane to another. */
@@ -117,35 +149,73 @@ enum viz_msg_cat {
 	VIZ_MSG_IPI,		/* ipi_send -> ipi_recv */
 	VIZ_MSG_MUTEXQ,		/* baseline: mutexq_enqueue -> dequeue */
 	VIZ_MSG_MPI,		/* baseline: mpi_send -> mpi_recv */
+	VIZ_MSG_TOKEN,		/* token_transfer -> token_acquire */
 	VIZ_MSG__COUNT
 };
 extern const char *const viz_msg_cat_name[VIZ_MSG__COUNT];
 
-/* A message (or an IPI...) from send to its last step.  Lanes -1 / times
- * 0 with has_* false where a step is not in the trace.  For all but
- * VIZ_MSG the receive is the "dispatch" step. */
+/* The steps of a message (VIZ_MSG), in order; a step not in the trace
+ * has t[] == VIZ_NONE and lane -1. */
+enum viz_step {
+	VIZ_ST_SEND = 0,	/* msg_send (sender's cpu) */
+	VIZ_ST_REQ_RING,	/* the IPI that carried it: ipi_send */
+	VIZ_ST_REQ_NOTICE,	/* ... its ipi_recv on the target cpu */
+	VIZ_ST_DISPATCH,	/* msg_dispatch */
+	VIZ_ST_REPLY,		/* msg_reply */
+	VIZ_ST_REP_RING,	/* the reply's IPI: ipi_send */
+	VIZ_ST_REP_NOTICE,	/* ... its ipi_recv on the sender's cpu */
+	VIZ_ST_RESUME,		/* msg_wait_end: the sender has the reply */
+	VIZ_ST__COUNT
+};
+#define VIZ_NONE UINT64_MAX
+
+/* A message (or an IPI, a baseline pair, a token transfer) from its first
+ * step to its last.  For all but VIZ_MSG only SEND and DISPATCH (the
+ * receive) are used. */
 struct viz_msg {
 	enum viz_msg_cat cat;
-	uint64_t id;		/* msg_id, or ipi_id */
+	uint64_t id;		/* msg_id, ipi_id, seq */
 	uint64_t port;		/* port_id; IPI: callback; mutexq: queue_id;
-				 * MPI: tag */
+				 * MPI: tag; token: its address */
 	uint64_t flow;		/* unique flow id of this output */
-	int src, dst;		/* lanes of sender and destination */
-	uint64_t t_send;
-	bool has_disp, has_reply;
-	int disp_lane, reply_lane;
-	uint64_t t_disp, t_reply;
+	int src, dst;		/* lanes of sender and destination (-1) */
+	int dst_cpu;		/* VIZ_MSG: the target port's cpu field */
+	uint64_t t[VIZ_ST__COUNT];
+	int lane[VIZ_ST__COUNT];
+	uint64_t cnt[VIZ_ST__COUNT][2];	/* events so far on the sender's
+					 * [0] and the target's [1] lane */
 	int64_t error;
+	int bench;		/* benchmark run at the send, 0 none */
+	bool waited;		/* msg_wait_begin seen */
+	bool recv_first;	/* IPI: received before its send was traced */
+	int64_t carries;	/* IPI: the msg_id it carried, -1 none */
+	int role;		/* IPI: 0 none, 1 request, 2 reply */
+	bool open;		/* reported unfinished */
 };
 
 enum viz_flow_step { VIZ_FLOW_START, VIZ_FLOW_STEP, VIZ_FLOW_END };
 
+/* Latency and stage metrics.  Stages are named by the step that ends
+ * them; a missing start step merges its stage into the next one. */
 enum viz_lat_metric {
 	VIZ_LAT_SEND_DISPATCH = 0,	/* msg_send -> msg_dispatch */
 	VIZ_LAT_SEND_REPLY,		/* msg_send -> msg_reply */
 	VIZ_LAT_IPI,			/* ipi_send -> ipi_recv */
 	VIZ_LAT_MUTEXQ,			/* mutexq_enqueue -> dequeue */
 	VIZ_LAT_MPI,			/* mpi_send -> mpi_recv */
+	VIZ_LAT_MSG_TOTAL,		/* send -> last step */
+	VIZ_LAT_ST_REQ_RING,		/* stages, in step order */
+	VIZ_LAT_ST_REQ_NOTICE,
+	VIZ_LAT_ST_DISPATCH,
+	VIZ_LAT_ST_HANDLER,
+	VIZ_LAT_ST_REP_RING,
+	VIZ_LAT_ST_REP_NOTICE,
+	VIZ_LAT_ST_RESUME,
+	VIZ_LAT_TOK_TOTAL,		/* token_request -> acquire */
+	VIZ_LAT_TOK_TRANSFER,		/* request -> transfer */
+	VIZ_LAT_TOK_ACQUIRE,		/* transfer -> acquire */
+	VIZ_LAT_MQ_WAKE,		/* enqueue -> the wake of a sleeper */
+	VIZ_LAT_MQ_DEQUEUE,		/* wake -> dequeue */
 	VIZ_LAT__COUNT
 };
 extern const char *const viz_lat_name[VIZ_LAT__COUNT];
@@ -154,21 +224,28 @@ extern const char *const viz_lat_name[VIZ_LAT__COUNT];
 struct viz_out_ops {
 	int (*lane_new)(void *o, int lane);
 	int (*span)(void *o, const struct viz_span *s);
+	int (*overlay)(void *o, const struct viz_overlay *v);
 	int (*flow)(void *o, enum viz_flow_step step, const struct viz_msg *m,
 		    int lane, uint64_t ts);
 	int (*msg_done)(void *o, const struct viz_msg *m);
 	int (*instant)(void *o, const struct viz_ev *ev, int lane, uint64_t ts);
 	int (*gap)(void *o, int lane, uint64_t t0, uint64_t t1,
 		   uint64_t count, bool packets);
-	int (*thread_name)(void *o, uint64_t tid, const char *name, size_t len);
+	int (*thread_name)(void *o, int name_id, uint64_t tid,
+			   const char *name, size_t len);
+	int (*bench_run)(void *o, int bench, uint64_t t0, uint64_t t1,
+			 uint64_t iterations);
 };
 
-/* Latency samples of one (metric, src lane, dst lane). */
+/* Samples of one (benchmark, metric, src lane, dst lane); v: traced,
+ * vc: with the tracing cost removed (only when the cost is known). */
 struct viz_lat {
+	int bench;
 	enum viz_lat_metric metric;
 	int src, dst;
 	size_t n, cap;
 	uint64_t *v;		/* owned; sorted by viz_lat_stats() */
+	uint64_t *vc;		/* owned, or NULL */
 };
 
 struct viz_lat_stats {
@@ -176,7 +253,9 @@ struct viz_lat_stats {
 	double mean;
 };
 
-/* Sorts l->v and fills st (nearest-rank percentiles).  n must be > 0. */
+/* Sorts v (n > 0 values) and fills st (nearest-rank percentiles). */
+void viz_stats(uint64_t *v, size_t n, struct viz_lat_stats *st);
+/* The same on l->v. */
 void viz_lat_stats(struct viz_lat *l, struct viz_lat_stats *st);
 
 /* Counters the summary and the messages report. */
@@ -187,13 +266,26 @@ struct viz_counts {
 	uint64_t bad_version;		/* lwkt events with unknown fields */
 	uint64_t unmatched;		/* an exit/reply without its start */
 	uint64_t depth_overflow;
-	uint64_t msgs_done, msgs_open, ipis_done;
+	uint64_t msgs_done, msgs_open, ipis_done, ipis_open;
 	uint64_t pairs_done;		/* baseline enqueue/send -> receive */
 	uint64_t calib_events;		/* the recorder's calibration burst */
+	uint64_t recv_before_send;	/* IPIs whose receive was traced first */
+	uint64_t ids_reused;		/* an id sent again while still open */
+	uint64_t suspended;		/* sections cut by a thread switch */
+	uint64_t transfers;		/* token transfer -> acquire arrows */
+};
+
+/* A benchmark (bench_begin/end of the bench harness), per process. */
+struct viz_bench {
+	char *name;		/* owned */
+	uint32_t vpid;
+	uint64_t t0, t1;	/* first begin, last end (relative ns) */
+	uint64_t runs, iterations;
 };
 
 struct viz_lane;
 struct viz_map;
+struct viz_proc;
 
 struct viz_model {
 	const struct viz_out_ops *ops;	/* weak */
@@ -202,22 +294,25 @@ struct viz_model {
 	uint64_t base;			/* ns from origin of the first event */
 	uint64_t last;			/* relative ns of the latest input */
 	struct viz_lane *lanes;		/* owned, nlanes entries */
-	int nlanes;
-	int pu_lane[1024];		/* PU -> lwkt lane, -1 unknown */
-	struct viz_map *open;		/* owned: messages/IPIs in flight */
-	struct viz_map *names;		/* owned: tid -> thread name */
+	int nlanes, caplanes;
+	struct viz_map *keys;		/* owned: lanes, PUs, threads, names */
+	struct viz_map *open;		/* owned: messages/IPIs/... in flight */
+	struct viz_proc *procs;		/* owned, nprocs entries */
+	int nprocs;
 	uint64_t next_flow;
+	int next_name;
 	struct viz_lat *lat;		/* owned, nlat entries */
 	size_t nlat, caplat;
-	int *lat_idx;			/* owned: [metric][src][dst] -> lat+1 */
+	struct viz_map *lat_idx;	/* owned: (bench, metric, lanes) -> lat */
+	struct viz_bench *bench;	/* owned; [0] is "no benchmark" */
+	int nbench, capbench;
 	char *command;			/* owned: the recorded command, or NULL */
 	uint64_t event_cost_ps;		/* measured cost of one event, 0: none */
 	uint64_t calib_n;		/* events the measurement recorded */
 	struct viz_counts c;
 };
 
-#define VIZ_MAX_LANES 1024
-#define VIZ_LAT_LANES 64		/* latency tables for lanes below */
+#define VIZ_MAX_LANES 4096
 
 /* 0, or ENOMEM. */
 int viz_model_init(struct viz_model *m, const struct viz_out_ops *ops,
@@ -230,21 +325,22 @@ int viz_model_event(struct viz_model *m, const struct viz_ev *ev);
 
 /* Lost events (count, or packets if packets) on the stream recorded by
  * pu, between absolute ns t0 and t1 (have_time false: unknown, the gap is
- * placed at the lane's last time). */
+ * placed at the lane's last time).  vpid: 0 when unknown (per-uid buffers
+ * mix processes: the gap goes to every lane of that PU). */
 int viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 		   uint64_t t1, uint64_t count, bool packets);
 
-/* End of the trace: closes what is open at the last time seen and reports
- * messages still in flight. */
+/* End of the trace: closes what is open at the last time seen, cut, and
+ * reports what is still in flight as unfinished (no invented end). */
 int viz_model_finish(struct viz_model *m);
-
-/* Thread name of tid, or NULL (len in *len). */
-const char *viz_model_thread_name(const struct viz_model *m, uint64_t tid,
-				  size_t *len);
 
 /* Whether a lane was used (has reported lane_new). */
 bool viz_model_lane_used(const struct viz_model *m, int lane);
 /* The PU that last recorded an event of the lane, or -1. */
 int viz_model_lane_pu(const struct viz_model *m, int lane);
+/* The lane's process and lwkt cpu (or the PU for a lane without lwkt
+ * events). */
+uint32_t viz_model_lane_vpid(const struct viz_model *m, int lane);
+int viz_model_lane_cpu(const struct viz_model *m, int lane);
 
 #endif /* VIZ_MODEL_H */

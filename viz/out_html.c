@@ -12,16 +12,25 @@
  * sample (the percentiles are exact).  All strings pass viz_json_str(),
  * which escapes '<' '>' '&': no trace name can end the script element.
  *
- * Records (times: ns since the first event, base_ns):
- *   [0, lane, depth, kind, t0, t1, label, flags]       span
- *   [1, lane, t, name_id, {args}]                      instant
- *   [2, msg_id, port_id, src, t_send, disp_lane, t_disp,
- *       reply_lane, t_reply, error, dst]               message (-1: absent)
- *   [3, id, "0xkey", src, t_send, dst_lane, t_recv, cat]
- *        cat 1 IPI (key: callback), 2 mutexq enqueue -> dequeue (key:
- *        queue_id, id: seq), 3 MPI send -> recv (key: tag, id: seq)
- *   [4, lane, t0, t1, count, packets]                  lost events / packets
- *   [5, tid, "name"]                                   thread name
+ * Records (times: ns since the first event, base_ns; -1: not in the trace):
+ *   [0, lane, depth, kind, t0, t1, label, flags, name]  span (name: a
+ *        thread name id, -1; flags 1 cut, 2 suspended, 4 resumed)
+ *   [1, lane, t, name_id, {args}]                       instant
+ *   [2, msg_id, port_id, src_lane, dst_cpu, bench, error, open, waited,
+ *       lane0, t0, ..., lane7, t7]                      message: the 8
+ *        steps send, request IPI sent, noticed, dispatch, reply, reply
+ *        IPI sent, noticed, sender resumes
+ *   [3, id, "0xkey", src, t_send, dst_lane, t_recv, cat, carries, role,
+ *       open]
+ *        cat 1 IPI (key: callback; carries: the msg_id it carried, role
+ *        1 request, 2 reply), 2 mutexq enqueue -> dequeue (key: queue_id,
+ *        id: seq), 3 MPI send -> recv (key: tag, id: seq), 4 token
+ *        transfer -> acquire (key: the token)
+ *   [4, lane, t0, t1, count, packets]                   lost events / packets
+ *   [5, name_id, tid, "name"]                           thread name
+ *   [6, lane, kind, t0, t1, label, tid, flags]          overlay: 0 wait for
+ *        reply (label msg_id), 1 wait for token, 2 token held (label tok)
+ *   [7, bench, t0, t1, iterations]                      a benchmark run
  */
 #include <inttypes.h>
 #include <math.h>
@@ -97,6 +106,38 @@ h_span(void *o, const struct viz_span *s)
 	unum(c, s->t1);
 	unum(c, s->label);
 	num(c, s->flags);
+	num(c, s->name_id);
+	putc_unlocked(']', c->f);
+	return 0;
+}
+
+static int
+h_overlay(void *o, const struct viz_overlay *v)
+{
+	struct viz_comp *c = o;
+
+	rec(c, 6);
+	num(c, v->lane);
+	num(c, v->kind);
+	unum(c, v->t0);
+	unum(c, v->t1);
+	fprintf(c->f, ",\"0x%" PRIx64 "\"", v->label);
+	unum(c, v->tid);
+	num(c, v->flags);
+	putc_unlocked(']', c->f);
+	return 0;
+}
+
+static int
+h_bench_run(void *o, int bench, uint64_t t0, uint64_t t1, uint64_t iters)
+{
+	struct viz_comp *c = o;
+
+	rec(c, 7);
+	num(c, bench);
+	unum(c, t0);
+	unum(c, t1);
+	unum(c, iters);
 	putc_unlocked(']', c->f);
 	return 0;
 }
@@ -109,6 +150,12 @@ h_flow(void *o, enum viz_flow_step step, const struct viz_msg *m, int lane,
 	return 0;	/* the page draws a message once it is done */
 }
 
+static int64_t
+tv(uint64_t t)
+{
+	return t == VIZ_NONE ? -1 : (int64_t)t;
+}
+
 static int
 h_msg_done(void *o, const struct viz_msg *m)
 {
@@ -119,22 +166,27 @@ h_msg_done(void *o, const struct viz_msg *m)
 		unum(c, m->id);
 		fprintf(c->f, ",\"0x%" PRIx64 "\"", m->port);
 		num(c, m->src);
-		unum(c, m->t_send);
-		num(c, m->has_disp ? m->disp_lane : -1);
-		num(c, m->has_disp ? (int64_t)m->t_disp : -1);
+		num(c, tv(m->t[VIZ_ST_SEND]));
+		num(c, m->lane[VIZ_ST_DISPATCH]);
+		num(c, tv(m->t[VIZ_ST_DISPATCH]));
 		num(c, m->cat);
+		num(c, m->carries);
+		num(c, m->role);
+		num(c, m->open);
 	} else {
 		rec(c, 2);
 		unum(c, m->id);
 		unum(c, m->port);
 		num(c, m->src);
-		unum(c, m->t_send);
-		num(c, m->has_disp ? m->disp_lane : -1);
-		num(c, m->has_disp ? (int64_t)m->t_disp : -1);
-		num(c, m->has_reply ? m->reply_lane : -1);
-		num(c, m->has_reply ? (int64_t)m->t_reply : -1);
+		num(c, m->dst_cpu);
+		num(c, m->bench);
 		num(c, m->error);
-		num(c, m->dst);
+		num(c, m->open);
+		num(c, m->waited);
+		for (int i = 0; i < VIZ_ST__COUNT; i++) {
+			num(c, m->lane[i]);
+			num(c, tv(m->t[i]));
+		}
 	}
 	putc_unlocked(']', c->f);
 	return 0;
@@ -175,11 +227,12 @@ h_gap(void *o, int lane, uint64_t t0, uint64_t t1, uint64_t count,
 }
 
 static int
-h_thread_name(void *o, uint64_t tid, const char *name, size_t len)
+h_thread_name(void *o, int name_id, uint64_t tid, const char *name, size_t len)
 {
 	struct viz_comp *c = o;
 
 	rec(c, 5);
+	num(c, name_id);
 	unum(c, tid);
 	putc_unlocked(',', c->f);
 	viz_json_strn(c->f, name, len);
@@ -234,39 +287,78 @@ h_end(struct viz_comp *c)
 	for (int i = 0; i < m->nlanes; i++) {
 		if (!viz_model_lane_used(m, i))
 			continue;
-		fprintf(c->f, "%s{\"lane\":%d,\"pu\":%d}", first ? "" : ",", i,
-			viz_model_lane_pu(m, i));
+		fprintf(c->f, "%s{\"lane\":%d,\"vpid\":%" PRIu32 ",\"cpu\":%d,"
+			"\"pu\":%d}", first ? "" : ",", i, viz_model_lane_vpid(m, i),
+			viz_model_lane_cpu(m, i), viz_model_lane_pu(m, i));
 		first = false;
+	}
+	fputs_unlocked("],\"bench\":[", c->f);
+	for (int i = 0; i < m->nbench; i++) {
+		const struct viz_bench *b = &m->bench[i];
+		fprintf(c->f, "%s{\"id\":%d,\"name\":", i ? "," : "", i);
+		viz_json_str(c->f, i ? b->name : "");
+		fprintf(c->f, ",\"vpid\":%" PRIu32 ",\"t0\":%" PRIu64 ",\"t1\":%"
+			PRIu64 ",\"runs\":%" PRIu64 ",\"iterations\":%" PRIu64 "}",
+			b->vpid, b->t0, b->t1, b->runs, b->iterations);
 	}
 	fputs_unlocked("],\"lat\":[", c->f);
 	for (size_t i = 0; i < m->nlat; i++) {
 		struct viz_lat *l = &m->lat[i];
 		struct viz_lat_stats st;
 
+		/* The calibrated values first: the traced sort reorders v
+		 * alone, and vc[i] belongs to v[i] only before it. */
+		if (l->vc) {
+			viz_stats(l->vc, l->n, &st);
+			fprintf(c->f, "%s{\"cal\":{\"min\":%" PRIu64 ",\"p50\":%"
+				PRIu64 ",\"p90\":%" PRIu64 ",\"p99\":%" PRIu64
+				",\"max\":%" PRIu64 ",\"mean\":%.1f},", i ? "," : "",
+				st.min, st.p50, st.p90, st.p99, st.max, st.mean);
+		} else {
+			fputs_unlocked(i ? ",{" : "{", c->f);
+		}
 		viz_lat_stats(l, &st);
-		fprintf(c->f, "%s{\"metric\":\"%s\",\"src\":%d,\"dst\":%d,\"n\":%zu,"
-			"\"min\":%" PRIu64 ",\"p50\":%" PRIu64 ",\"p90\":%" PRIu64
-			",\"p99\":%" PRIu64 ",\"max\":%" PRIu64 ",\"mean\":%.1f",
-			i ? "," : "", viz_lat_name[l->metric], l->src, l->dst, l->n,
+		fprintf(c->f, "\"bench\":%d,\"metric\":\"%s\",\"src\":%d,\"dst\":%d,"
+			"\"n\":%zu,\"min\":%" PRIu64 ",\"p50\":%" PRIu64 ",\"p90\":%"
+			PRIu64 ",\"p99\":%" PRIu64 ",\"max\":%" PRIu64 ",\"mean\":%.1f",
+			l->bench, viz_lat_name[l->metric], l->src, l->dst, l->n,
 			st.min, st.p50, st.p90, st.p99, st.max, st.mean);
 		write_hist(c, l, &st);
 		putc_unlocked('}', c->f);
 	}
-	fprintf(c->f, "],\"base_ns\":\"%" PRIu64 "\",\"end\":%" PRIu64
+	fputs_unlocked("],\"benchjson\":", c->f);
+	if (c->cfg.bench_json) {
+		/* Embedded as is, < > & escaped (they can only be inside
+		 * JSON strings): it cannot end the script element. */
+		for (const char *p = c->cfg.bench_json; *p; p++) {
+			if (*p == '<' || *p == '>' || *p == '&')
+				fprintf(c->f, "\\u%04x", (unsigned)*p);
+			else
+				putc_unlocked(*p, c->f);
+		}
+	} else {
+		fputs_unlocked("null", c->f);
+	}
+	fprintf(c->f, ",\"base_ns\":\"%" PRIu64 "\",\"end\":%" PRIu64
 		",\"counts\":{\"events\":%" PRIu64 ",\"lwkt_events\":%" PRIu64
 		",\"generic_events\":%" PRIu64 ",\"lost_events\":%" PRIu64
 		",\"lost_packets\":%" PRIu64 ",\"gaps\":%" PRIu64
 		",\"bad_version\":%" PRIu64 ",\"unmatched\":%" PRIu64
 		",\"msgs\":%" PRIu64 ",\"msgs_unfinished\":%" PRIu64
-		",\"ipis\":%" PRIu64 ",\"pairs\":%" PRIu64 ",\"provider_events\":%" PRIu64
+		",\"ipis\":%" PRIu64 ",\"ipis_unfinished\":%" PRIu64
+		",\"pairs\":%" PRIu64 ",\"provider_events\":%" PRIu64
 		",\"no_clock\":%" PRIu64 ",\"calib_events\":%" PRIu64
-		"},\"event_cost_ps\":%" PRIu64 ",\"calib_n\":%" PRIu64
+		",\"recv_before_send\":%" PRIu64 ",\"ids_reused\":%" PRIu64
+		",\"suspended\":%" PRIu64 ",\"transfers\":%" PRIu64
+		",\"processes\":%d},\"event_cost_ps\":%" PRIu64 ",\"calib_n\":%" PRIu64
 		",\"output\":",
 		m->base, m->last, k->events, k->lwkt_events, k->generic_events,
 		k->lost_events, k->lost_packets, k->gaps, k->bad_version,
 		k->unmatched, k->msgs_done, k->msgs_open, k->ipis_done,
-		k->pairs_done, k->provider_events, c->no_clock_events,
-		k->calib_events, m->event_cost_ps, m->calib_n);
+		k->ipis_open, k->pairs_done, k->provider_events,
+		c->no_clock_events, k->calib_events, k->recv_before_send,
+		k->ids_reused, k->suspended, k->transfers, m->nprocs,
+		m->event_cost_ps, m->calib_n);
 	viz_json_str(c->f, c->cfg.path);
 	/* The title: the recorded command (lwkt-record's record_info event),
 	 * else the output's name. */
@@ -285,6 +377,8 @@ static const struct viz_out_ops h_ops = {
 	.instant = h_instant,
 	.gap = h_gap,
 	.thread_name = h_thread_name,
+	.overlay = h_overlay,
+	.bench_run = h_bench_run,
 };
 
 const struct viz_output viz_out_html = {

@@ -62,6 +62,11 @@ comp_destroy(struct viz_comp *c)
 	free(c->spu);
 	free(c->args);
 	free(c->cfg.path);
+	free(c->cfg.bench_json);
+	free(c->pids);
+	for (size_t i = 0; i < c->ntnames; i++)
+		free(c->tnames[i]);
+	free(c->tnames);
 	free(c);
 }
 
@@ -77,9 +82,62 @@ check_key(const char *key, const bt_value *val, void *data)
 	struct param_ctx *p = data;
 
 	(void)val;
-	if (strcmp(key, "path") != 0 && !p->bad)
+	if (strcmp(key, "path") != 0 && strcmp(key, "bench") != 0 && !p->bad)
 		p->bad = key;	/* the cause is appended after the walk */
 	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
+}
+
+/*
+ * `bench`: a google-benchmark JSON file (lwkt-bench --benchmark_out) of the
+ * same host, read whole before the trace (the page takes the physical
+ * floors and the untraced times from it).  Only its outer shape is
+ * checked here; the page reports what it cannot use.
+ */
+static int
+read_bench(struct viz_comp *c, const bt_value *v)
+{
+	const char *path;
+	FILE *f;
+	long n;
+
+	if (!bt_value_is_string(v)) {
+		CAUSE(c, "parameter `bench` must be a string (a JSON file path)");
+		return -1;
+	}
+	path = bt_value_string_get(v);
+	if (!(f = fopen(path, "r"))) {
+		CAUSE(c, "parameter `bench`: cannot read `%s`: %s", path,
+		      strerror(errno));
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
+	    n > (64L << 20)) {
+		CAUSE(c, "parameter `bench`: `%s` is not a regular file below "
+		      "64 MiB", path);
+		fclose(f);
+		return -1;
+	}
+	c->cfg.bench_json = malloc((size_t)n + 1);
+	if (!c->cfg.bench_json ||
+	    fread(c->cfg.bench_json, 1, (size_t)n, f) != (size_t)n) {
+		CAUSE(c, "parameter `bench`: cannot read `%s`", path);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	c->cfg.bench_json[n] = '\0';
+	const char *p = c->cfg.bench_json, *e = p + n;
+	while (p < e && strchr(" \t\r\n", *p))
+		p++;
+	while (e > p && strchr(" \t\r\n", e[-1]))
+		e--;
+	if (p == e || *p != '{' || e[-1] != '}' ||
+	    !strstr(c->cfg.bench_json, "\"benchmarks\"")) {
+		CAUSE(c, "parameter `bench`: `%s` is not google-benchmark JSON "
+		      "(an object with \"benchmarks\")", path);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -94,8 +152,9 @@ parse_params(struct viz_comp *c, const bt_value *params)
 	}
 	bt_value_map_foreach_entry_const(params, check_key, &p);
 	if (p.bad) {
-		CAUSE(c, "unknown parameter `%s` (%s accepts only `path`, a "
-		      "string)", p.bad, c->o->what);
+		CAUSE(c, "unknown parameter `%s` (%s accepts `path`, a string, "
+		      "and `bench`, the path of a google-benchmark JSON file)",
+		      p.bad, c->o->what);
 		return -1;
 	}
 	path = bt_value_map_borrow_entry_value_const(params, "path");
@@ -126,6 +185,9 @@ parse_params(struct viz_comp *c, const bt_value *params)
 		      "name, or \"-\" for standard output)", c->cfg.path);
 		return -1;
 	}
+	const bt_value *bench = bt_value_map_borrow_entry_value_const(params, "bench");
+	if (bench)
+		return read_bench(c, bench);
 	return 0;
 }
 
@@ -373,8 +435,25 @@ ecls_fill(struct viz_comp *c, struct viz_ecls *e, const bt_event_class *ec)
 	memset(e, 0, sizeof(*e));
 	e->ec = ec;
 	e->str_idx = -1;
+	e->vpid_idx = -1;
 	for (int i = 0; i < VIZ_EV_MAXF; i++)
 		e->fidx[i] = -1;
+	/* The process: joins and lanes are per vpid (lwkt-record adds it). */
+	const bt_stream_class *sc = bt_event_class_borrow_stream_class_const(ec);
+	const bt_field_class *cc = sc ?
+		bt_stream_class_borrow_event_common_context_field_class_const(sc) : NULL;
+	if (cc && bt_field_class_get_type(cc) == BT_FIELD_CLASS_TYPE_STRUCTURE) {
+		uint64_t nm = bt_field_class_structure_get_member_count(cc);
+		for (uint64_t i = 0; i < nm; i++) {
+			const bt_field_class_structure_member *mb =
+				bt_field_class_structure_borrow_member_by_index_const(cc, i);
+			if (strcmp(bt_field_class_structure_member_get_name(mb), "vpid") == 0 &&
+			    bt_field_class_type_is(bt_field_class_get_type(
+				bt_field_class_structure_member_borrow_field_class_const(mb)),
+				BT_FIELD_CLASS_TYPE_INTEGER))
+				e->vpid_idx = (int)i;
+		}
+	}
 	if (!name)
 		name = "(unnamed)";
 	if (c->nnames == c->capnames) {
@@ -599,6 +678,17 @@ on_event(struct viz_comp *c, const bt_message *msg)
 	v.args = NULL;
 	v.args_len = 0;
 	v.provider = e->provider;
+	v.vpid = 0;
+	if (e->vpid_idx >= 0) {
+		const bt_field *cf = bt_event_borrow_common_context_field_const(ev);
+		const bt_field *f = cf ? bt_field_structure_borrow_member_field_by_index_const(
+			cf, (uint64_t)e->vpid_idx) : NULL;
+		if (f)
+			v.vpid = bt_field_class_type_is(bt_field_get_class_type(f),
+				BT_FIELD_CLASS_TYPE_SIGNED_INTEGER) ?
+				(uint32_t)bt_field_integer_signed_get_value(f) :
+				(uint32_t)bt_field_integer_unsigned_get_value(f);
+	}
 	if (e->k != VIZ_EV_GENERIC) {
 		const bt_field *p = bt_event_borrow_payload_field_const(ev);
 		for (int i = 0; i < VIZ_EV_MAXF; i++) {

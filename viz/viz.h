@@ -23,6 +23,7 @@ enum viz_format { VIZ_FMT_HTML, VIZ_FMT_CHROME };
 struct viz_cfg {
 	char *path;			/* owned: the output file */
 	bool to_stdout;			/* path "-": standard output */
+	char *bench_json;		/* owned: the `bench` file's text, or NULL */
 };
 
 /* Per event class, found once (by class pointer) and kept. */
@@ -35,7 +36,8 @@ struct viz_ecls {
 	bool bad_warned;
 	int fidx[VIZ_EV_MAXF];		/* payload member index per field */
 	bool fsigned[VIZ_EV_MAXF];
-	int str_idx;			/* the "name" member, -1 if none */
+	int str_idx;			/* the STR member, -1 if none */
+	int vpid_idx;			/* common context "vpid", -1 if none */
 };
 
 struct viz_comp;
@@ -83,6 +85,12 @@ struct viz_comp {
 	bool first_rec;			/* no comma before the next record */
 	uint64_t recs;
 	bool gap_track[VIZ_MAX_LANES];	/* chrome: lost-events track named */
+	uint64_t async_id;		/* chrome: overlay ids */
+	uint32_t *pids;			/* owned: chrome: processes named */
+	size_t npids;
+	char **tnames;			/* owned: chrome: thread names by id */
+	size_t ntnames;
+	bool bench_track_named;
 };
 
 /* Writes the escaped name table as a JSON array (HTML summary). */

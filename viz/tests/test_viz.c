@@ -79,14 +79,16 @@ END_TEST
 /* ---- the model, with an output that records what it is told */
 
 struct rec {
-	struct viz_span span[64];
+	struct viz_span span[128];
 	int nspan;
+	struct viz_overlay ov[32];
+	int nov;
 	int flows[3];
-	struct viz_msg done[16];
+	struct viz_msg done[32];
 	int ndone;
-	int instants, gaps, lanes;
+	int instants, gaps, lanes, names, benches;
 	uint64_t gap_count;
-	uint64_t last_end[8];	/* per lane: the ordering contract */
+	uint64_t last_end[16];	/* per lane: the ordering contract */
 	int order_bad;
 };
 
@@ -111,10 +113,21 @@ r_span(void *o, const struct viz_span *s)
 {
 	struct rec *r = o;
 
-	ck_assert_int_lt(r->nspan, 64);
+	ck_assert_int_lt(r->nspan, 128);
 	ck_assert_uint_le(s->t0, s->t1);
 	order(r, s->lane, s->t1);
 	r->span[r->nspan++] = *s;
+	return 0;
+}
+
+static int
+r_overlay(void *o, const struct viz_overlay *v)
+{
+	struct rec *r = o;
+
+	ck_assert_int_lt(r->nov, 32);
+	ck_assert_uint_le(v->t0, v->t1);
+	r->ov[r->nov++] = *v;
 	return 0;
 }
 
@@ -135,6 +148,7 @@ r_done(void *o, const struct viz_msg *m)
 {
 	struct rec *r = o;
 
+	ck_assert_int_lt(r->ndone, 32);
 	r->done[r->ndone++] = *m;
 	return 0;
 }
@@ -163,28 +177,56 @@ r_gap(void *o, int lane, uint64_t t0, uint64_t t1, uint64_t n, bool pk)
 }
 
 static int
-r_name(void *o, uint64_t tid, const char *n, size_t len)
+r_name(void *o, int id, uint64_t tid, const char *n, size_t len)
 {
-	(void)o; (void)tid; (void)n; (void)len;
+	(void)id; (void)tid; (void)n; (void)len;
+	((struct rec *)o)->names++;
+	return 0;
+}
+
+static int
+r_bench(void *o, int b, uint64_t t0, uint64_t t1, uint64_t it)
+{
+	(void)b; (void)t0; (void)t1; (void)it;
+	((struct rec *)o)->benches++;
 	return 0;
 }
 
 static const struct viz_out_ops rops = {
-	r_lane, r_span, r_flow, r_done, r_instant, r_gap, r_name,
+	.lane_new = r_lane, .span = r_span, .overlay = r_overlay,
+	.flow = r_flow, .msg_done = r_done, .instant = r_instant,
+	.gap = r_gap, .thread_name = r_name, .bench_run = r_bench,
 };
 
+static const char *ev_str = "<srv>";
+
 static void
-ev(struct viz_model *m, enum viz_evk k, uint64_t ts, int pu, uint64_t a0,
-   uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+evp(struct viz_model *m, uint32_t vpid, enum viz_evk k, uint64_t ts, int pu,
+    uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+    uint64_t a5)
 {
-	struct viz_ev e = { .k = k, .ts = 1000000 + ts, .pu = pu,
+	struct viz_ev e = { .k = k, .ts = 1000000 + ts, .pu = pu, .vpid = vpid,
 		.a = { a0, a1, a2, a3, a4, a5 }, .name = "x" };
 
-	if (k == VIZ_EV_thread_create) {
-		e.str = "<srv>";
-		e.str_len = 5;
+	if (VIZ_EVDESC[k].f[0] && (k == VIZ_EV_thread_create ||
+	    k == VIZ_EV_bench_begin || k == VIZ_EV_bench_end ||
+	    k == VIZ_EV_record_info)) {
+		e.str = ev_str;
+		e.str_len = strlen(ev_str);
 	}
 	ck_assert_int_eq(viz_model_event(m, &e), 0);
+}
+
+#define ev(m, k, ts, pu, ...) evp(m, 0, k, ts, pu, __VA_ARGS__)
+
+/* The lane of (vpid, cpu), -1 if none. */
+static int
+lane_of(const struct viz_model *m, uint32_t vpid, int cpu)
+{
+	for (int i = 0; i < m->nlanes; i++)
+		if (viz_model_lane_vpid(m, i) == vpid && viz_model_lane_cpu(m, i) == cpu)
+			return i;
+	return -1;
 }
 
 static const struct viz_span *
@@ -196,21 +238,35 @@ find_span(const struct rec *r, int lane, enum viz_span_kind k, int nth)
 	return NULL;
 }
 
+static const struct viz_lat *
+find_lat(const struct viz_model *m, int bench, enum viz_lat_metric k)
+{
+	for (size_t i = 0; i < m->nlat; i++)
+		if (m->lat[i].bench == bench && m->lat[i].metric == k)
+			return &m->lat[i];
+	return NULL;
+}
+
+/*
+ * A synchronous message from cpu 0 (tid 5) to a thread on cpu 1 (tid 7):
+ * send, the IPI that carries it, dispatch, reply, the reply's IPI back,
+ * the sender's wait ending.  Every step joins, the IPIs are linked to the
+ * message, the wait is an overlay, the stages add up.
+ */
 START_TEST(t_model_roundtrip)
 {
 	struct viz_model m;
 	struct rec r = { 0 };
 	const struct viz_span *s;
-	size_t len;
 
 	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
 	ev(&m, VIZ_EV_thread_create, 0, 1, 1, 7, 0, 0, 0, 0);
 	ev(&m, VIZ_EV_thread_switch, 10, 0, 0, 0, 5, 0, 0, 0);
 	ev(&m, VIZ_EV_idle_enter, 10, 1, 1, 0, 0, 0, 0, 0);
 	ev(&m, VIZ_EV_idle_sleep, 15, 1, 1, 0, 0, 0, 0, 0);
-	/* msg 42: send on cpu 0 (tid 5), IPI 0->1, wake, dispatch, reply. */
 	ev(&m, VIZ_EV_msg_send, 20, 0, 42, 3, 0, 1, 5, 0);
 	ev(&m, VIZ_EV_ipi_send, 21, 0, 0, 1, 9, 0xabc, 0, 0);
+	ev(&m, VIZ_EV_msg_wait_begin, 22, 0, 42, 0, 5, 0, 0, 0);
 	ev(&m, VIZ_EV_idle_exit, 30, 1, 1, 0, 0, 0, 0, 0);
 	ev(&m, VIZ_EV_thread_switch, 31, 1, 1, 0, 7, 0, 0, 0);
 	ev(&m, VIZ_EV_ipi_recv, 32, 1, 0, 1, 9, 0xabc, 0, 0);
@@ -219,54 +275,75 @@ START_TEST(t_model_roundtrip)
 	ev(&m, VIZ_EV_crit_exit, 36, 1, 1, 7, 0, 0, 0, 0);
 	ev(&m, VIZ_EV_ipi_done, 37, 1, 0, 1, 9, 0, 0, 0);
 	ev(&m, VIZ_EV_msg_reply, 40, 1, 42, 1, 1, 0, 7, 0);
-	ev(&m, VIZ_EV_token_acquire, 41, 1, 0x1000, 1, 7, 0, 0, 0);
+	ev(&m, VIZ_EV_ipi_send, 41, 1, 1, 0, 4, 0xdef, 0, 0);
+	ev(&m, VIZ_EV_ipi_recv, 45, 0, 1, 0, 4, 0xdef, 0, 0);
+	ev(&m, VIZ_EV_ipi_done, 46, 0, 1, 0, 4, 0, 0, 0);
+	ev(&m, VIZ_EV_msg_wait_end, 48, 0, 42, 0, 5, 0, 0, 0);
+	ev(&m, VIZ_EV_token_acquire, 50, 1, 0x1000, 1, 7, 0, 0, 0);
 	ck_assert_int_eq(viz_model_finish(&m), 0);
 
+	int l0 = lane_of(&m, 0, 0), l1 = lane_of(&m, 0, 1);
 	ck_assert_int_eq(r.lanes, 2);
 	ck_assert_int_eq(r.order_bad, 0);
-	ck_assert_str_eq(viz_model_thread_name(&m, 7, &len), "<srv>");
-	/* cpu 1: idle 10..15, sleep 15..30, thread 7 from 31 (cut at end);
-	 * IPI 32..37 with the critical section 33..36 inside it. */
-	s = find_span(&r, 1, VIZ_SPAN_IDLE, 0);
-	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(r.names, 1);
+	/* cpu 1: idle 10..15, sleep 15..30, thread 7 from 31 (cut at end,
+	 * named); IPI 32..37 with the critical section 33..36 inside it. */
+	s = find_span(&r, l1, VIZ_SPAN_IDLE, 0);
 	ck_assert_uint_eq(s->t0, 10);
 	ck_assert_uint_eq(s->t1, 15);
-	s = find_span(&r, 1, VIZ_SPAN_SLEEP, 0);
-	ck_assert_uint_eq(s->t1, 30);
-	s = find_span(&r, 1, VIZ_SPAN_IPI, 0);
+	ck_assert_uint_eq(find_span(&r, l1, VIZ_SPAN_SLEEP, 0)->t1, 30);
+	s = find_span(&r, l1, VIZ_SPAN_IPI, 0);
 	ck_assert_uint_eq(s->t0, 32);
 	ck_assert_uint_eq(s->t1, 37);
 	ck_assert_int_eq(s->depth, 1);
-	ck_assert_uint_eq(s->label, 0);
-	s = find_span(&r, 1, VIZ_SPAN_CRIT, 0);
+	s = find_span(&r, l1, VIZ_SPAN_CRIT, 0);
 	ck_assert_uint_eq(s->t0, 33);
 	ck_assert_uint_eq(s->t1, 36);
 	ck_assert_int_eq(s->depth, 2);
-	s = find_span(&r, 1, VIZ_SPAN_THREAD, 0);
+	s = find_span(&r, l1, VIZ_SPAN_THREAD, 0);
 	ck_assert_uint_eq(s->label, 7);
+	ck_assert_int_ge(s->name_id, 0);
 	ck_assert_uint_eq(s->flags & VIZ_SPAN_CUT, VIZ_SPAN_CUT);
-	/* Flows: msg s,t,f and IPI s,f. */
-	ck_assert_int_eq(r.flows[VIZ_FLOW_START], 2);
-	ck_assert_int_eq(r.flows[VIZ_FLOW_STEP], 1);
-	ck_assert_int_eq(r.flows[VIZ_FLOW_END], 2);
-	ck_assert_int_eq(r.ndone, 2);
+	/* Two IPIs and the message, linked. */
+	ck_assert_int_eq(r.ndone, 3);
 	ck_assert_int_eq(r.done[0].cat, VIZ_MSG_IPI);
-	ck_assert_uint_eq(r.done[0].t_disp - r.done[0].t_send, 11);
-	ck_assert_int_eq(r.done[1].cat, VIZ_MSG);
-	ck_assert_uint_eq(r.done[1].id, 42);
-	ck_assert_int_eq(r.done[1].disp_lane, 1);
-	ck_assert_uint_eq(r.done[1].t_reply - r.done[1].t_send, 20);
-	ck_assert_int_eq(r.instants, 3);	/* create, sleep, token */
-	/* Latencies: one sample each of dispatch (14), reply (20), IPI (11). */
-	ck_assert_uint_eq(m.nlat, 3);
-	for (size_t i = 0; i < m.nlat; i++) {
-		struct viz_lat_stats st;
-		viz_lat_stats(&m.lat[i], &st);
-		uint64_t want = m.lat[i].metric == VIZ_LAT_SEND_DISPATCH ? 14 :
-				m.lat[i].metric == VIZ_LAT_SEND_REPLY ? 20 : 11;
-		ck_assert_uint_eq(st.p50, want);
-		ck_assert_uint_eq(st.max, want);
+	ck_assert_int_eq(r.done[0].carries, 42);
+	ck_assert_int_eq(r.done[0].role, 1);
+	ck_assert_int_eq(r.done[1].role, 2);
+	const struct viz_msg *g = &r.done[2];
+	ck_assert_int_eq(g->cat, VIZ_MSG);
+	ck_assert_uint_eq(g->id, 42);
+	ck_assert(!g->open);
+	ck_assert(g->waited);
+	static const uint64_t want[VIZ_ST__COUNT] = { 20, 21, 32, 34, 40, 41, 45, 48 };
+	for (int i = 0; i < VIZ_ST__COUNT; i++)
+		ck_assert_uint_eq(g->t[i], want[i]);
+	ck_assert_int_eq(g->lane[VIZ_ST_RESUME], l0);
+	/* The wait is a span of its own (an overlay), 22..48; the token
+	 * acquired at 50 is held to the end (cut). */
+	ck_assert_int_eq(r.nov, 2);
+	ck_assert_int_eq(r.ov[1].kind, VIZ_OV_TOKEN_HELD);
+	ck_assert_uint_eq(r.ov[1].flags, VIZ_SPAN_CUT);
+	ck_assert_int_eq(r.ov[0].kind, VIZ_OV_WAIT_REPLY);
+	ck_assert_uint_eq(r.ov[0].t0, 22);
+	ck_assert_uint_eq(r.ov[0].t1, 48);
+	/* Flows, one per hop: send->dispatch, dispatch->reply, reply->
+	 * resume, and the two IPIs. */
+	ck_assert_int_eq(r.flows[VIZ_FLOW_START], 5);
+	ck_assert_int_eq(r.flows[VIZ_FLOW_END], 5);
+	/* Stages (no cost measured: traced only) add up to the total. */
+	uint64_t sum = 0;
+	for (int k = VIZ_LAT_ST_REQ_RING; k <= VIZ_LAT_ST_RESUME; k++) {
+		const struct viz_lat *l = find_lat(&m, 0, k);
+		ck_assert_ptr_nonnull(l);
+		ck_assert_ptr_null(l->vc);
+		sum += l->v[0];
 	}
+	ck_assert_uint_eq(sum, 28);
+	ck_assert_uint_eq(find_lat(&m, 0, VIZ_LAT_MSG_TOTAL)->v[0], 28);
+	ck_assert_uint_eq(find_lat(&m, 0, VIZ_LAT_ST_REQ_NOTICE)->v[0], 11);
+	ck_assert_uint_eq(find_lat(&m, 0, VIZ_LAT_SEND_DISPATCH)->v[0], 14);
+	ck_assert_uint_eq(find_lat(&m, 0, VIZ_LAT_SEND_REPLY)->v[0], 20);
 	viz_model_fini(&m);
 }
 END_TEST
@@ -298,13 +375,183 @@ START_TEST(t_model_gap_and_unmatched)
 	ev(&m, VIZ_EV_crit_enter, 62, 1, 1, 4, 0, 0, 0, 0);
 	ev(&m, VIZ_EV_crit_enter, 64, 1, 1, 4, 0, 0, 0, 0);
 	ck_assert_int_eq(viz_model_finish(&m), 0);
-	ck_assert_ptr_nonnull(find_span(&r, 0, VIZ_SPAN_THREAD, 1));
-	ck_assert_uint_eq(find_span(&r, 0, VIZ_SPAN_THREAD, 1)->t0, 60);
-	ck_assert_ptr_nonnull(find_span(&r, 1, VIZ_SPAN_CRIT, 1));
+	int l0 = lane_of(&m, 0, 0), l1 = lane_of(&m, 0, 1);
+	ck_assert_uint_eq(find_span(&r, l0, VIZ_SPAN_THREAD, 1)->t0, 60);
+	ck_assert_ptr_nonnull(find_span(&r, l1, VIZ_SPAN_CRIT, 1));
+	/* The message still open at the end: reported, no end invented. */
 	ck_assert_int_eq(r.flows[VIZ_FLOW_START], 1);
-	ck_assert_int_eq(r.flows[VIZ_FLOW_END], 1);	/* closed at the end */
+	ck_assert_int_eq(r.flows[VIZ_FLOW_END], 0);
 	ck_assert_uint_eq(m.c.msgs_open, 1);
+	ck_assert_int_eq(r.ndone, 1);
+	ck_assert(r.done[0].open);
+	ck_assert_uint_eq(r.done[0].t[VIZ_ST_DISPATCH], VIZ_NONE);
 	ck_assert_int_eq(r.order_bad, 0);
+	viz_model_fini(&m);
+}
+END_TEST
+
+/* A critical section belongs to its thread: a switch away and back does
+ * not cut it; it is drawn as a suspended piece and a resumed one. */
+START_TEST(t_model_crit_across_switch)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+
+	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
+	ev(&m, VIZ_EV_thread_switch, 0, 0, 0, 0, 3, 0, 0, 0);
+	ev(&m, VIZ_EV_crit_enter, 5, 0, 0, 3, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_thread_switch, 10, 0, 0, 3, 4, 0, 0, 0);
+	ev(&m, VIZ_EV_thread_switch, 20, 0, 0, 4, 3, 0, 0, 0);
+	ev(&m, VIZ_EV_crit_exit, 25, 0, 0, 3, 0, 0, 0, 0);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	const struct viz_span *a = find_span(&r, 0, VIZ_SPAN_CRIT, 0);
+	const struct viz_span *b = find_span(&r, 0, VIZ_SPAN_CRIT, 1);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(a->t0, 5);
+	ck_assert_uint_eq(a->t1, 10);
+	ck_assert_uint_eq(a->flags, VIZ_SPAN_SUSPENDED);
+	ck_assert_uint_eq(b->t0, 20);
+	ck_assert_uint_eq(b->t1, 25);
+	ck_assert_uint_eq(b->flags, VIZ_SPAN_RESUMED);
+	ck_assert_uint_eq(b->label, 3);
+	ck_assert_uint_eq(m.c.unmatched, 0);
+	ck_assert_int_eq(r.order_bad, 0);
+	viz_model_fini(&m);
+}
+END_TEST
+
+/* Two processes in one trace: own lanes, own ids, own thread names. */
+START_TEST(t_model_processes)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+
+	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
+	evp(&m, 100, VIZ_EV_thread_create, 0, 0, 0, 1, 0, 0, 0, 0);
+	evp(&m, 200, VIZ_EV_thread_create, 1, 0, 0, 1, 0, 0, 0, 0);
+	evp(&m, 100, VIZ_EV_msg_send, 2, 0, 7, 1, 0, 1, 1, 0);
+	evp(&m, 200, VIZ_EV_msg_send, 3, 0, 7, 1, 0, 1, 1, 0);
+	evp(&m, 200, VIZ_EV_msg_dispatch, 4, 1, 7, 1, 1, 2, 0, 0);
+	evp(&m, 100, VIZ_EV_msg_dispatch, 9, 1, 7, 1, 1, 2, 0, 0);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_int_eq(r.lanes, 4);
+	ck_assert_int_ne(lane_of(&m, 100, 0), lane_of(&m, 200, 0));
+	ck_assert_int_eq(r.names, 2);
+	ck_assert_uint_eq(m.c.ids_reused, 0);
+	ck_assert_int_eq(r.ndone, 2);	/* both open: no reply */
+	for (int i = 0; i < 2; i++) {
+		uint32_t v = viz_model_lane_vpid(&m, r.done[i].src);
+		ck_assert_uint_eq(r.done[i].t[VIZ_ST_DISPATCH] - r.done[i].t[VIZ_ST_SEND],
+				  v == 100 ? 7 : 1);
+	}
+	viz_model_fini(&m);
+}
+END_TEST
+
+/* An IPI whose receive is traced before its send (the send is traced
+ * after the ring write): joined, latency 0, counted; a new runtime
+ * instance reuses ids without overwriting; an id reused while open
+ * reports the old one unfinished. */
+START_TEST(t_model_ipi_joins)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+
+	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
+	ev(&m, VIZ_EV_runtime_init, 0, 0, 2, 0, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_ipi_recv, 10, 1, 0, 1, 0, 0xa, 0, 0);
+	ev(&m, VIZ_EV_ipi_send, 11, 0, 0, 1, 0, 0xa, 0, 0);
+	ev(&m, VIZ_EV_ipi_done, 12, 1, 0, 1, 0, 0, 0, 0);
+	ck_assert_uint_eq(m.c.recv_before_send, 1);
+	ck_assert_uint_eq(m.c.ipis_done, 1);
+	ck_assert_uint_eq(m.c.unmatched, 0);
+	const struct viz_lat *l = find_lat(&m, 0, VIZ_LAT_IPI);
+	ck_assert_uint_eq(l->n, 1);
+	ck_assert_uint_eq(l->v[0], 0);
+	/* Open at the runtime's end; the next runtime sends id 1 again. */
+	ev(&m, VIZ_EV_ipi_send, 20, 0, 0, 1, 1, 0xa, 0, 0);
+	ev(&m, VIZ_EV_runtime_init, 30, 0, 2, 0, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_ipi_send, 31, 0, 0, 1, 1, 0xa, 0, 0);
+	ev(&m, VIZ_EV_ipi_recv, 35, 1, 0, 1, 1, 0xa, 0, 0);
+	ck_assert_uint_eq(m.c.ids_reused, 0);
+	l = find_lat(&m, 0, VIZ_LAT_IPI);
+	ck_assert_uint_eq(l->n, 2);
+	ck_assert_uint_eq(l->v[1], 4);
+	/* Same instance, same id twice while open. */
+	ev(&m, VIZ_EV_ipi_send, 40, 0, 0, 1, 2, 0xa, 0, 0);
+	ev(&m, VIZ_EV_ipi_send, 41, 0, 0, 1, 2, 0xa, 0, 0);
+	ck_assert_uint_eq(m.c.ids_reused, 1);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_uint_eq(m.c.ipis_open, 3);	/* 1 of run 1, 2 twice */
+	viz_model_fini(&m);
+}
+END_TEST
+
+/* Latencies per benchmark: the bench harness's boundaries split them. */
+START_TEST(t_model_bench)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+
+	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
+	ev_str = "roundtrip/a";
+	ev(&m, VIZ_EV_bench_begin, 0, 0, 0, 1, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_ipi_send, 1, 0, 0, 1, 0, 0xa, 0, 0);
+	ev(&m, VIZ_EV_ipi_recv, 3, 1, 0, 1, 0, 0xa, 0, 0);
+	ev(&m, VIZ_EV_bench_end, 5, 0, 0, 1, 10, 0, 0, 0);
+	ev_str = "roundtrip/b";
+	ev(&m, VIZ_EV_bench_begin, 6, 0, 0, 2, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_ipi_send, 7, 0, 0, 1, 1, 0xa, 0, 0);
+	ev(&m, VIZ_EV_ipi_recv, 17, 1, 0, 1, 1, 0xa, 0, 0);
+	ev(&m, VIZ_EV_bench_end, 20, 0, 0, 2, 20, 0, 0, 0);
+	ev_str = "<srv>";
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_int_eq(m.nbench, 3);
+	ck_assert_str_eq(m.bench[2].name, "roundtrip/b");
+	ck_assert_uint_eq(m.bench[2].iterations, 20);
+	ck_assert_int_eq(r.benches, 2);
+	ck_assert_uint_eq(find_lat(&m, 1, VIZ_LAT_IPI)->v[0], 2);
+	ck_assert_uint_eq(find_lat(&m, 2, VIZ_LAT_IPI)->v[0], 10);
+	ck_assert_ptr_null(find_lat(&m, 0, VIZ_LAT_IPI));
+	viz_model_fini(&m);
+}
+END_TEST
+
+/* Tokens: the request -> acquire wait and the hold are overlays, the
+ * transfer an arrow to the acquire, the stages request -> transfer ->
+ * acquire.  With a measured event cost, the stages also get the estimate
+ * without tracing: traced - events x cost. */
+START_TEST(t_model_tokens_calibrated)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+
+	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
+	ev(&m, VIZ_EV_record_info, 0, 0, 0, 2000, 100, 0, 0, 0);	/* 2 ns */
+	ck_assert_uint_eq(m.event_cost_ps, 2000);
+	ev(&m, VIZ_EV_thread_switch, 0, 1, 1, 0, 7, 0, 0, 0);
+	ev(&m, VIZ_EV_token_request, 10, 1, 0x1000, 1, 7, 0, 0, 0);
+	ev(&m, VIZ_EV_token_transfer, 20, 0, 0x1000, 0, 1, 0, 0, 0);
+	ev(&m, VIZ_EV_crit_enter, 25, 1, 1, 7, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_token_acquire, 40, 1, 0x1000, 1, 7, 0, 0, 0);
+	ev(&m, VIZ_EV_crit_exit, 45, 1, 1, 7, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_token_release, 50, 1, 0x1000, 1, 7, 0, 0, 0);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_uint_eq(m.c.transfers, 1);
+	ck_assert_int_eq(r.nov, 2);
+	ck_assert_int_eq(r.ov[0].kind, VIZ_OV_TOKEN_WAIT);
+	ck_assert_uint_eq(r.ov[0].t0, 10);
+	ck_assert_uint_eq(r.ov[0].t1, 40);
+	ck_assert_int_eq(r.ov[1].kind, VIZ_OV_TOKEN_HELD);
+	ck_assert_uint_eq(r.ov[1].t1, 50);
+	const struct viz_lat *tot = find_lat(&m, 0, VIZ_LAT_TOK_TOTAL);
+	ck_assert_uint_eq(tot->v[0], 30);
+	/* cpu 1 recorded crit_enter and the acquire since the request: 2
+	 * events of 2 ns. */
+	ck_assert_ptr_nonnull(tot->vc);
+	ck_assert_uint_eq(tot->vc[0], 26);
+	ck_assert_uint_eq(find_lat(&m, 0, VIZ_LAT_TOK_TRANSFER)->v[0], 10);
+	ck_assert_uint_eq(find_lat(&m, 0, VIZ_LAT_TOK_ACQUIRE)->v[0], 20);
 	viz_model_fini(&m);
 }
 END_TEST
@@ -312,7 +559,7 @@ END_TEST
 START_TEST(t_percentiles)
 {
 	uint64_t v[100];
-	struct viz_lat l = { VIZ_LAT_SEND_REPLY, 0, 1, 100, 100, v };
+	struct viz_lat l = { 0, VIZ_LAT_SEND_REPLY, 0, 1, 100, 100, v, NULL };
 	struct viz_lat_stats st;
 
 	for (int i = 0; i < 100; i++)
@@ -374,13 +621,13 @@ START_TEST(t_model_netisr_sysmsg)
 	ev(&m, VIZ_EV_sysmsg_end, 20, 0, 0xf00d, 39, 7, 0, 0, 0);
 	ev(&m, VIZ_EV_netisr_dispatch_end, 21, 1, 0x1234, 0, 0, 0, 0, 0);
 	ck_assert_int_eq(viz_model_finish(&m), 0);
-	s = find_span(&r, 1, VIZ_SPAN_NETISR, 0);
+	s = find_span(&r, lane_of(&m, 0, 1), VIZ_SPAN_NETISR, 0);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(s->t0, 10);
 	ck_assert_uint_eq(s->t1, 15);
 	ck_assert_uint_eq(s->label, 0);		/* not mpsafe */
 	ck_assert_uint_eq(s->flags & VIZ_SPAN_CUT, 0);
-	s = find_span(&r, 0, VIZ_SPAN_SYSMSG, 0);
+	s = find_span(&r, lane_of(&m, 0, 0), VIZ_SPAN_SYSMSG, 0);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(s->t0, 12);
 	ck_assert_uint_eq(s->t1, 20);
@@ -476,6 +723,11 @@ add(Suite *s)
 	tc = ltest_tcase(s, "model", 10);
 	tcase_add_test(tc, t_model_roundtrip);
 	tcase_add_test(tc, t_model_gap_and_unmatched);
+	tcase_add_test(tc, t_model_crit_across_switch);
+	tcase_add_test(tc, t_model_processes);
+	tcase_add_test(tc, t_model_ipi_joins);
+	tcase_add_test(tc, t_model_bench);
+	tcase_add_test(tc, t_model_tokens_calibrated);
 	tcase_add_test(tc, t_percentiles);
 	tcase_add_test(tc, t_evk_names);
 	tcase_add_test(tc, t_schema_table);
