@@ -8,6 +8,12 @@
 
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <string>
+
+// Benchmark boundaries in traces (lwkt:bench_begin/bench_end): the viz
+// splits its latency tables and stage breakdowns per benchmark.
+#include "../lwkt/src/lwkt_trace.h"
 
 using benchmark::Counter;
 using benchmark::State;
@@ -27,21 +33,66 @@ static const State *S(const gbench_state *st) {
 static Benchmark *B(gbench_family *f) { return reinterpret_cast<Benchmark *>(f); }
 static gbench_family *F(Benchmark *b) { return reinterpret_cast<gbench_family *>(b); }
 
+// Per family: its name and how many arguments its runs take (State has
+// no accessor for either), for the run's name in the trace.
+struct shim_family {
+  std::string name;
+  int nargs;
+};
+static std::map<Benchmark *, shim_family *> &shim_families() {
+  static std::map<Benchmark *, shim_family *> m;
+  return m;
+}
+static void shim_nargs(gbench_family *f, int n) {
+  auto it = shim_families().find(B(f));
+  if (it != shim_families().end() && it->second->nargs < n) it->second->nargs = n;
+}
+
+// One run of a benchmark, between bench_begin and bench_end (thread 0
+// only; a site costs one branch when no session records it).
+static void shim_run(gbench_fn fn, const shim_family *fam, State &st) {
+  static uint64_t seq;
+  const bool mark = st.thread_index() == 0 && LWKT_TRACE_ENABLED(bench_begin);
+  char nm[512] = "";
+  uint64_t run = 0;
+  if (mark) {
+    int w = snprintf(nm, sizeof(nm), "%s", fam->name.c_str());
+    for (int i = 0; i < fam->nargs && w > 0 && static_cast<size_t>(w) < sizeof(nm); i++)
+      w += snprintf(nm + w, sizeof(nm) - static_cast<size_t>(w), "/%lld",
+                    static_cast<long long>(st.range(static_cast<std::size_t>(i))));
+    if (st.threads() > 1 && w > 0 && static_cast<size_t>(w) < sizeof(nm))
+      snprintf(nm + w, sizeof(nm) - static_cast<size_t>(w), "/threads:%d", st.threads());
+    run = ++seq;
+    LWKT_TRACE(bench_begin, nm, run);
+  }
+  fn(reinterpret_cast<gbench_state *>(&st));
+  if (mark) LWKT_TRACE(bench_end, nm, run, static_cast<uint64_t>(st.iterations()));
+}
+
 extern "C" {
 
 gbench_family *gbench_register(const char *name, gbench_fn fn) {
-  // The lambda adapts the C signature; fn is captured by value.
-  return F(benchmark::RegisterBenchmark(
-      name, [fn](State &st) { fn(reinterpret_cast<gbench_state *>(&st)); }));
+  // The lambda adapts the C signature; fn and the family are captured by
+  // value (the family lives as long as the program).
+  shim_family *fam = new shim_family{name, 0};
+  Benchmark *b = benchmark::RegisterBenchmark(
+      name, [fn, fam](State &st) { shim_run(fn, fam, st); });
+  shim_families()[b] = fam;
+  return F(b);
 }
-gbench_family *gbench_arg(gbench_family *f, int64_t a) { return F(B(f)->Arg(a)); }
+gbench_family *gbench_arg(gbench_family *f, int64_t a) {
+  shim_nargs(f, 1);
+  return F(B(f)->Arg(a));
+}
 gbench_family *gbench_args2(gbench_family *f, int64_t a, int64_t b) {
+  shim_nargs(f, 2);
   return F(B(f)->Args({a, b}));
 }
 gbench_family *gbench_args3(gbench_family *f, int64_t a, int64_t b, int64_t c) {
   return F(B(f)->Args({a, b, c}));
 }
 gbench_family *gbench_range(gbench_family *f, int64_t lo, int64_t hi) {
+  shim_nargs(f, 1);
   return F(B(f)->Range(lo, hi));
 }
 gbench_family *gbench_range_multiplier(gbench_family *f, int mult) {

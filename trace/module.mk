@@ -85,3 +85,12 @@ trace-overhead: $(B)/lwkt-bench $(TRACE_TP_LIB)
 	$(MAKE) --no-print-directory B=$(NOTRACE_B) \
 		CFLAGS='-O2 -g -DLWKT_TRACE_DISABLE' $(NOTRACE_B)/lwkt-bench
 	LWKT_TP_LIB=$(TRACE_TP_LIB) trace/overhead-compare $(B) $(NOTRACE_B) $(TRACE_OVERHEAD_FILTER)
+
+# The calibration's error: the viz's "without tracing" estimate of the
+# message total (send -> sender resumes) against the untraced benchmark,
+# for roundtrip/lwkt_domsg and stream/lwkt_sendmsg (CALIB_FILTER=...,
+# ROUNDS=5, MIN_TIME=0.2).  A measurement, not a test: run it alone on a
+# quiet machine.  Output: a table, and $(B)/calib-compare/timeline.html.
+.PHONY: trace-calib-check
+trace-calib-check: $(TRACE_TP_LIB) $(TRACE_CALIB) $(B)/lwkt-bench $(VIZ_PLUGIN)
+	trace/calib-compare $(B)

@@ -655,6 +655,7 @@ viz_model_fini(struct viz_model *m)
 		free(m->bench ? m->bench[i].name : NULL);
 	free(m->bench);
 	free(m->lanes);
+	free(m->pgaps);
 	while (m->procs) {
 		struct viz_proc *n = m->procs->next;
 		free(m->procs);
@@ -665,6 +666,8 @@ viz_model_fini(struct viz_model *m)
 }
 
 /* ---- events */
+
+static int flush_pgaps(struct viz_model *m, int pu, int lane);
 
 /*
  * No running state known (the trace starts mid-run, or lost events cut
@@ -1410,8 +1413,12 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 			return 0;
 		l = &m->lanes[lane];
 		l->tlast = t;
+		bool first = l->pu < 0;
 		l->pu = ev->pu;
 		l->nev++;
+		if (first && m->npgaps && (rc = flush_pgaps(m, ev->pu, lane)))
+			return rc;
+		l = &m->lanes[lane];
 		switch (ev->k) {
 		case VIZ_EV_mutexq_enqueue: case VIZ_EV_mutexq_dequeue:
 		case VIZ_EV_mpi_send: case VIZ_EV_mpi_recv:
@@ -1460,7 +1467,11 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		if (!ps)
 			return ENOMEM;
 		ps->ival = l->cpu;
+		bool first = l->pu < 0;
 		l->pu = ev->pu;
+		if (first && m->npgaps && (rc = flush_pgaps(m, ev->pu, lane)))
+			return rc;
+		l = &m->lanes[lane];
 	}
 
 	if (lane_infer(m, lane, l, ev, t))
@@ -1517,12 +1528,14 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 	}
 }
 
+static int lost_on_lanes(struct viz_model *m, int pu, bool have_time,
+			 uint64_t t0, uint64_t t1, uint64_t count, bool packets,
+			 int force_lane);
+
 int
 viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 	       uint64_t t1, uint64_t count, bool packets)
 {
-	int lanes[64], n = 0;
-
 	if (packets)
 		m->c.lost_packets += count;
 	else
@@ -1530,21 +1543,67 @@ viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 	m->c.gaps++;
 	if (pu < 0)
 		return 0;
+	return lost_on_lanes(m, pu, have_time, t0, t1, count, packets, -1);
+}
+
+/* Gaps that waited for a lane of their PU: lane `lane` records it now
+ * (or, at the end of the trace, lane -1: a lane of its own). */
+static int
+flush_pgaps(struct viz_model *m, int pu, int lane)
+{
+	int rc = 0;
+
+	for (int i = 0; i < m->npgaps && rc == 0; i++) {
+		struct viz_pgap g = m->pgaps[i];
+		if (pu >= 0 && g.pu != pu)
+			continue;
+		m->pgaps[i--] = m->pgaps[--m->npgaps];
+		int l = lane;
+		if (l < 0 && (l = lane_id(m, 0, (uint64_t)g.pu)) < 0)
+			return l == -2 ? ENOMEM : 0;
+		m->lanes[l].pu = g.pu;
+		rc = lost_on_lanes(m, g.pu, g.have_time, g.t0, g.t1, g.count,
+				   g.packets, l);
+	}
+	return rc;
+}
+
+static int
+lost_on_lanes(struct viz_model *m, int pu, bool have_time, uint64_t t0,
+	      uint64_t t1, uint64_t count, bool packets, int force_lane)
+{
+	int lanes[64], n = 0;
+
 	if (!m->have_base) {
 		m->have_base = true;
 		m->base = have_time ? t0 : 0;
 	}
 	/* Per-uid buffers mix the processes of a PU: every lane that PU
 	 * recorded lost what was there. */
-	for (int i = 0; i < m->nlanes && n < 64; i++)
+	if (force_lane >= 0)
+		lanes[n++] = force_lane;
+	/* Per process, the lwkt cpu last seen recording on that PU. */
+	for (struct viz_proc *p = m->procs; p && force_lane < 0 && n < 64; p = p->next) {
+		struct viz_slot *ps = map_find(m->keys, (uint64_t)pu,
+					       key2(KT_PU, p->vpid, 0, 0, 0));
+		int id = ps ? lane_id(m, p->vpid, (uint64_t)ps->ival) : -1;
+		if (id == -2)
+			return ENOMEM;
+		if (id >= 0)
+			lanes[n++] = id;
+	}
+	for (int i = 0; i < m->nlanes && n == 0 && force_lane < 0; i++)
 		if (m->lanes[i].pu == pu)
 			lanes[n++] = i;
 	if (n == 0) {
-		int id = lane_id(m, 0, (uint64_t)pu);
-		if (id < 0)
-			return id == -2 ? ENOMEM : 0;
-		m->lanes[id].pu = pu;
-		lanes[n++] = id;
+		/* No lane of that PU yet (the loss came first): it waits for
+		 * the first lane the PU records (or the end of the trace). */
+		struct viz_pgap *g = realloc(m->pgaps, (size_t)(m->npgaps + 1) * sizeof(*g));
+		if (!g)
+			return ENOMEM;
+		m->pgaps = g;
+		g[m->npgaps++] = (struct viz_pgap){ pu, have_time, t0, t1, count, packets };
+		return 0;
 	}
 	for (int i = 0; i < n; i++) {
 		struct viz_lane *l = &m->lanes[lanes[i]];
@@ -1577,6 +1636,8 @@ viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 int
 viz_model_finish(struct viz_model *m)
 {
+	if (m->npgaps && flush_pgaps(m, -1, -1))
+		return -1;
 	/* What is still in flight is reported unfinished: no end is
 	 * invented (a flow stays without its finish). */
 	for (size_t i = 0; i < m->open->cap; i++) {

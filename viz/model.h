@@ -287,6 +287,14 @@ struct viz_lane;
 struct viz_map;
 struct viz_proc;
 
+/* A loss reported before any lane of its PU exists. */
+struct viz_pgap {
+	int pu;
+	bool have_time;
+	uint64_t t0, t1, count;
+	bool packets;
+};
+
 struct viz_model {
 	const struct viz_out_ops *ops;	/* weak */
 	void *out;			/* weak: the output's state */
@@ -309,6 +317,8 @@ struct viz_model {
 	char *command;			/* owned: the recorded command, or NULL */
 	uint64_t event_cost_ps;		/* measured cost of one event, 0: none */
 	uint64_t calib_n;		/* events the measurement recorded */
+	struct viz_pgap *pgaps;		/* owned, npgaps entries */
+	int npgaps;
 	struct viz_counts c;
 };
 

@@ -45,6 +45,8 @@ VIEW_TRACE ?= $(OUT)/trace
 VIEW_HTML ?= $(OUT)/timeline.html
 VIEW_JSON ?= $(OUT)/timeline.json
 VIEW_TIMEOUT ?= 900
+# The floors and untraced times beside the stage breakdown, when present.
+VIEW_BENCH ?= out/bench.json
 VIEW_BT = timeout --foreground $(VIEW_TIMEOUT) $(VIZ_BT)
 VIEW_FAIL = { rc=$$?; [ $$rc -eq 124 ] && echo "make view: babeltrace2 did not finish within $(VIEW_TIMEOUT) s (VIEW_TIMEOUT): is $(VIEW_TRACE) damaged?" >&2; exit $$rc; }
 .PHONY: view viz-check viz-bench
@@ -54,7 +56,8 @@ view: $(VIZ_PLUGIN)
 	  exit 1; fi
 	@trace/lwkt-trace-verify '$(VIEW_TRACE)' || { \
 	  echo "make view: $(VIEW_TRACE) cannot be read safely (above): record it again ('make trace')" >&2; exit 1; }
-	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.timeline -p 'path="$(VIEW_HTML)"' || $(VIEW_FAIL)
+	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.timeline \
+		-p 'path="$(VIEW_HTML)"'"$$( [ -f '$(VIEW_BENCH)' ] && printf ',bench="%s"' '$(VIEW_BENCH)' )" || $(VIEW_FAIL)
 	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.chrome -p 'path="$(VIEW_JSON)"' || $(VIEW_FAIL)
 	@echo "make view: $(VIEW_HTML) (open in a browser), $(VIEW_JSON) (ui.perfetto.dev, chrome://tracing)"
 RUN_STEPS += view

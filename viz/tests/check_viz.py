@@ -160,6 +160,10 @@ def read_trace(path):
                 m["reply"] = (lane, t)
                 exp["lat"][(m["bench"], "send->reply", m["src"],
                             m["disp"][0] if "disp" in m else lane)].append(t - m["t"])
+        elif k == "msg_wait_begin":
+            m = exp["msgs"].get((vpid, iv, int(p["msg_id"])))
+            if m:
+                m["waited"] = True
         elif k == "msg_wait_end":
             m = exp["msgs"].get((vpid, iv, int(p["msg_id"])))
             if m and "resume" not in m:
@@ -199,7 +203,7 @@ def golden(trace, page, chrome):
         if r is None or lane_key[r[3]] != m["src"] or r[2] != m["port"] or \
                 r[4] != (m["dst"] if m["dst"] < 2 ** 31 else m["dst"] - 2 ** 32) or \
                 step(3) != m.get("disp") or step(4) != m.get("reply") or \
-                step(7) != m.get("resume"):
+                (m.get("waited") and step(7) != m.get("resume")):
             fail("message %d: %s, expected %s" % (mid, r, m))
             break
     # IPIs, with those received before their send was traced.
@@ -278,6 +282,55 @@ def golden(trace, page, chrome):
     print("check_viz: golden: %d lanes, %d messages, %d IPIs (%d received before "
           "their send), %d latency pairs, %d lost events" %
           (len(lane_key), nmsg, n_ipi, exp["recv_first"], len(exp["lat"]), exp["lost"]))
+
+
+def truths(page, filt):
+    """What a kernel engineer must be able to trust, on a recorded trace
+    of the runtime's workloads."""
+    html, d = page_data(page)
+    c = d["counts"]
+    recs = collections.defaultdict(list)
+    for r in d["rec"]:
+        recs[r[0]].append(r)
+    # The title is the recorded command, and the per-event cost is known.
+    if "lwkt-bench" not in d["title"] or d["event_cost_ps"] <= 0:
+        fail("title %r / event cost %s: not from the recording" % (d["title"], d["event_cost_ps"]))
+    # One benchmark entry per recorded benchmark; tables never merged.
+    names = [b["name"] for b in d["bench"][1:]]
+    for want in [f.strip("/") for f in filt.split("|")]:
+        if not any(n.startswith(want.split("/")[0]) and want.split("/")[1] in n for n in names):
+            fail("no benchmark %r among %s" % (want, names))
+    if any(l["bench"] == 0 for l in d["lat"] if l["metric"] in ("send->reply", "ipi send->recv")):
+        fail("latencies outside any benchmark in a benchmark-only recording")
+    # Critical sections are never cut by a switch (only by the trace end
+    # or a gap): a cut one per lane at most.
+    cut = sum(1 for r in recs[0] if r[3] == 3 and r[7] & 1)
+    if cut > len(d["lanes"]) + c["gaps"]:
+        fail("%d critical sections cut (switches must suspend, not cut)" % cut)
+    # Tokens: holds, waits, transfer arrows; stages request->acquire.
+    ovk = collections.Counter(r[2] for r in recs[6])
+    if not ovk[2] or not ovk[1] or not c["transfers"]:
+        fail("token overlays %s / transfers %d" % (dict(ovk), c["transfers"]))
+    # Messages: linked to their IPIs, waits as overlays, the stages and
+    # their estimate without tracing; nothing joined is lost.
+    linked = sum(1 for r in recs[3] if r[7] == 1 and r[8] >= 0)
+    if not linked or not ovk[0]:
+        fail("%d IPIs linked to a message, %d reply waits" % (linked, ovk[0]))
+    st = {l["metric"] for l in d["lat"] if "cal" in l}
+    for want in ("-> target notices", "-> dispatch", "handler (-> reply)", "msg total"):
+        if want not in st:
+            fail("no calibrated stage %r (%s)" % (want, sorted(st)))
+    for l in d["lat"]:
+        if "cal" in l and l["cal"]["p50"] > l["p50"]:
+            fail("estimate above the traced time: %s" % l)
+            break
+    if c["unmatched"]:
+        fail("%d unmatched steps in a lossless trace" % c["unmatched"])
+    if d["benchjson"] is None:
+        fail("the bench JSON is not in the page")
+    print("check_viz: truths: %d benchmarks, %d IPIs linked, overlays %s, %d transfers, "
+          "%d crit cut, %d received before their send" %
+          (len(names), linked, dict(ovk), c["transfers"], cut, c["recv_before_send"]))
 
 
 def chrome(path, lanes=None, generic=False):
@@ -381,6 +434,22 @@ def main(argv):
         if "--lanes" in argv:
             lanes = int(argv[argv.index("--lanes") + 1])
         chrome(argv[2], lanes, "--generic" in argv)
+    elif len(argv) == 4 and argv[1] == "truths":
+        truths(argv[2], argv[3])
+    elif len(argv) == 4 and argv[1] == "dense":
+        # dense PAGE WIDTH: "t0,t1", a view of WIDTH ns at the busiest
+        # message traffic (for the browser's 4 us view)
+        _, d = page_data(argv[2])
+        w = int(argv[3])
+        ts = sorted(r[10] for r in d["rec"] if r[0] == 2 and r[10] >= 0 and r[16] >= 0)
+        best, at, j = -1, 0, 0
+        for i, t in enumerate(ts):
+            while ts[j] < t - w:
+                j += 1
+            if i - j > best:
+                best, at = i - j, t
+        print("%d,%d" % (max(0, at - w), at) if ts else "0,%d" % w)
+        return 0
     elif len(argv) == 4 and argv[1] == "spans":
         # spans PAGE KIND: "N M": spans of that kind, and how many are cut
         _, d = page_data(argv[2])
