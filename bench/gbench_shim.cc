@@ -89,6 +89,7 @@ gbench_family *gbench_args2(gbench_family *f, int64_t a, int64_t b) {
   return F(B(f)->Args({a, b}));
 }
 gbench_family *gbench_args3(gbench_family *f, int64_t a, int64_t b, int64_t c) {
+  shim_nargs(f, 3);
   return F(B(f)->Args({a, b, c}));
 }
 gbench_family *gbench_range(gbench_family *f, int64_t lo, int64_t hi) {
