@@ -277,9 +277,9 @@ lwkt_client(void *arg)
 static void
 make_file(void)
 {
-	snprintf(file_path, sizeof file_path, "/tmp/lwkt-sysmsg-%d",
-		 (int)getpid());
-	int fd = open(file_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	/* mkstemp: a fixed /tmp name would follow another user's symlink. */
+	snprintf(file_path, sizeof file_path, "/tmp/lwkt-sysmsg-XXXXXX");
+	int fd = mkstemp(file_path);
 	ck_assert_int_ge(fd, 0);
 	char b[FILE_SIZE];
 	for (int i = 0; i < FILE_SIZE; i++)
