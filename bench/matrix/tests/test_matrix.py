@@ -129,6 +129,7 @@ class TinyRun(unittest.TestCase):
     def test_outputs(self):
         self.assertEqual(self.p.returncode, 0, self.p.stdout + self.p.stderr)
         self.assertIn("2 of 2 cells in", self.p.stdout)
+        self.assertRegex(self.p.stdout, r"heat maps: \S+/heatmaps/h1/\S+\.svg")
         self.assertIn("1/2 cells done", self.p.stderr)
         self.assertIn("ETA", self.p.stderr)
         hd = os.path.join(self.out, "hosts", "h1")
