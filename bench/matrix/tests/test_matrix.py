@@ -219,7 +219,11 @@ class InterruptResume(unittest.TestCase):
                     "--filter=^roundtrip/lwkt_ipi/|^(call|lock|atomic)/"]
             p = subprocess.Popen(args, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True,
-                                 start_new_session=True)
+                                 start_new_session=True,
+                                 # A background job ignores SIGINT, and so
+                                 # would the runner: give it the default.
+                                 preexec_fn=lambda: signal.signal(
+                                     signal.SIGINT, signal.SIG_DFL))
             journal = os.path.join(out, "hosts", "h2", "cells.tsv")
             t0 = time.time()
             while time.time() - t0 < 240:
