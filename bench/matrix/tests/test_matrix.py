@@ -304,7 +304,11 @@ class Render(unittest.TestCase):
                         "roundtrip/floor_cacheline/real_time": f,
                         "stream/floor_spsc/real_time": f / 2,
                         "roundtrip/lwkt_ipi/real_time": 3 * f,
-                        "reqrep/lwkt_msg/clients:2/real_time": 5 * f})))
+                        "reqrep/lwkt_msg/clients:2/real_time": 5 * f,
+                        "syscall/direct/null/real_time": 7.0,
+                        "syscall/direct/pipe/real_time": 11.0,
+                        "syscall/sysmsg_remote/pipe/batch:16/real_time":
+                        22.0})))
                     j.append("cell-%03d\t%s\t%s\t%s\t%s\t1.0\t\n"
                              % (i, cls, a, b, name))
                 # A torn last line (a crash mid-append) is ignored.
@@ -313,8 +317,15 @@ class Render(unittest.TestCase):
             p = run(["--report", "--out=" + out])
             self.assertEqual(p.returncode, 0, p.stderr)
             rows = rows_of(os.path.join(out, "results.csv"))
-            self.assertEqual(len(rows), 2 * 28 * 4)
+            self.assertEqual(len(rows), 2 * 28 * 7)
             for r in rows:
+                if r["workload"] == "syscall":
+                    # The floor with the same parameters, not another.
+                    self.assertEqual(r["floor"], "syscall/direct/" +
+                                     r["params"].split("/")[0])
+                    self.assertAlmostEqual(float(r["ratio"]), 2.0 if
+                                           "batch" in r["params"] else 1.0)
+                    continue
                 want = {"lwkt_ipi": 3, "lwkt_msg": 5}.get(r["mechanism"], 1)
                 self.assertAlmostEqual(float(r["ratio"]), want, places=6)
                 if r["mechanism"] == "lwkt_msg":
