@@ -2,9 +2,10 @@
 /*
  * netisr.c - protocol service threads on the public message API (our
  * code; the shape is DragonFly's sys/net/netisr.c netmsg_service_loop,
- * netisr_domsg_port and the 2008 mpsafe_thread modes).  Each service
- * thread waits on its own thread port, handles up to a batch of messages,
- * then runs the rollups; a non-MPSAFE handler holds the big-lock token.
+ * netisr_domsg_port and the 2008 mpsafe modes of the protocol threads).
+ * Each service thread waits on its own thread port, handles up to a batch
+ * of messages, then runs the rollups; a non-MPSAFE handler holds the
+ * big-lock token.
  *
  * Built only on lwkt/msgport.h, thread.h and token.h: a service is what a
  * user of the runtime could write, which is the point of the exercise.

@@ -10,8 +10,11 @@
  *
  * The big lock: a handler that is not MPSAFE runs holding one global
  * token (netisr_bgl()).  Three modes, switchable on a running system as
- * DragonFly's net.netisr.mpsafe_thread sysctl of 2008 (Sepherosa Ziehau,
- * "protocol threads mpsafe mode", kernel@dragonflybsd.org, 22 Sep 2008):
+ * DragonFly's 2008 protocol-thread patch allowed (Sepherosa Ziehau,
+ * "protocol threads mpsafe mode", kernel@dragonflybsd.org, 22 Sep 2008:
+ * one service loop that takes the MP lock according to the handler's
+ * NETISR_FLAG_MPSAFE and the threads' mpsafe setting, which made the mode
+ * changeable on a running system):
  *   NETISR_MODE_BGL       every handler holds the big lock
  *   NETISR_MODE_ADAPTIVE  only handlers not flagged NETMSGF_MPSAFE hold it
  *   NETISR_MODE_NOBGL     no handler holds it
