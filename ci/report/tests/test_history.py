@@ -72,6 +72,27 @@ class Database(unittest.TestCase):
             c.execute("INSERT INTO results VALUES ('c1', ?, 'call/floor_indirect', NULL, 1, 1, 1)",
                       (history.host_id(HOST),))
 
+    def test_record_a_comparison(self):
+        """What `lwkt-report ab --record` appends: head's floor-normalised
+        medians (floors: their raw ns), one row per benchmark."""
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import synth
+        from lwkt_report import cli, stats
+        rng = synth.rng(1)
+        cmp = stats.compare(synth.runs(6, rng), synth.runs(6, rng), stats.Config())
+        cli.record(self.path, "abc123", HOST, cmp)
+        cli.record(self.path, "def456", HOST, cmp)
+        s = history.series(history.open_db(self.path), HOST)
+        hid = history.host_id(HOST)
+        self.assertEqual(len(s), len(cmp["results"]))
+        tok = s[(hid, "token/cpu_owned_local")]
+        self.assertEqual([p[1] for p in tok], ["abc123", "def456"])
+        r = next(r for r in cmp["results"] if r["key"] == "token/cpu_owned_local")
+        self.assertAlmostEqual(tok[0][2], r["head_norm"])
+        self.assertAlmostEqual(s[(hid, "call/floor_indirect")][0][2],
+                               next(r for r in cmp["results"]
+                                    if r["key"] == "call/floor_indirect")["head_ns"])
+
     def test_host_id_ignores_volatile_fields(self):
         self.assertEqual(history.host_id(HOST),
                          history.host_id(dict(HOST, date="x", git_revision="y")))
