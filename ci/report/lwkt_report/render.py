@@ -340,6 +340,11 @@ def html_page(rep):
     rl = rep.get("runlog")
     if rl:
         P.append("<h2>Run</h2><pre>%s</pre>" % e(json.dumps(rl, indent=1)))
+    links = rep.get("links") or {}
+    if links:
+        P.append("<p>Files: %s</p>" % " · ".join(
+            "<a href='%s'>%s</a>" % (e(v, quote=True), e(k)) for k, v in links.items()
+            if k != "report.html"))
     P.append("<script type='application/json' id='data'>%s</script>" % data)
     P.append("<script>%s</script></body></html>" % _JS)
     return "\n".join(P)
