@@ -97,10 +97,15 @@ def markdown(rep):
                         r["floor"] or "raw", r["base_norm"], r["head_norm"]))
     unk = verdict_rows(rep, stats.UNKNOWN)
     if unk:
+        # The most informative first (narrowest intervals); the rest in
+        # report.html, to keep the comment short.
+        unk = sorted(unk, key=lambda r: (r["ci"][1] - r["ci"][0]) if r["ci"] else math.inf)
+        more = len(unk) - 12
         L.append("")
-        L.append("**UNKNOWN** (undecided within the budget): " + ", ".join(
+        L.append("**UNKNOWN** (%d, undecided within the budget): " % len(unk) + ", ".join(
             "`%s` %s %s" % (r["key"], pct(r["effect"]), ci_str(r["ci"])) if r["effect"] is not None
-            else "`%s` (%s)" % (r["key"], r["reason"]) for r in unk))
+            else "`%s` (%s)" % (r["key"], r["reason"]) for r in unk[:12]) +
+            (" and %d more (report.html)" % more if more > 0 else ""))
     if rep["base_only"] or rep["head_only"] or rep["errors"]:
         L.append("")
         L.append("### Not compared")

@@ -213,12 +213,16 @@ def aa_split(runs, unit):
         return runs[0::2], runs[1::2]
     from .results import Run
     a, b = [], []
-    for r in runs:
+    for i, r in enumerate(runs):
         ra, rb = Run(r.path + "#even", r.context), Run(r.path + "#odd", r.context)
         ra.order = rb.order = list(r.order)
         ra.cell = rb.cell = r.cell
         for k, v in r.samples.items():
             ra.samples[k], rb.samples[k] = v[0::2], v[1::2]
+        # Which half gets the first repetition alternates by run: a
+        # position effect (warm-up) must not fall on one half only.
+        if i % 2:
+            ra, rb = rb, ra
         a.append(ra)
         b.append(rb)
     return a, b
