@@ -190,7 +190,8 @@ def charts_spec(rep):
         mech = [r for r in rows if not r["is_floor"]]
         if not mech:
             continue
-        fname = next((r["floor"] for r in mech if r["floor"]), None)
+        used = [r["floor"] for r in mech if r["floor"]]
+        fname = max(used, key=used.count) if used else None   # the workload's usual floor
         fl = next((r for r in rep["results"] if r["key"] == fname), None)
         charts.append({"kind": "bars", "title": wl, "floor": fname,
                        "floor_ns": [fl["base_ns"], fl["head_ns"]] if fl else None,
@@ -226,7 +227,7 @@ function fmt(v){var u=[['s',1e9],['ms',1e6],['\u00b5s',1e3]];for(var i=0;i<u.len
 function box(title){var d=document.createElement('div');d.className='chart';var h=document.createElement('h3');h.textContent=title;d.appendChild(h);document.getElementById(title.indexOf('history:')==0?'hist':'charts').appendChild(d);return d;}
 var col={SLOWER:'#c33',FASTER:'#3a3',UNKNOWN:'#d90',SAME:'#69c'};
 function bars(c){
-  var d=box(c.title+(c.floor?' (line: '+c.floor+')':'')),n=c.bars.length,W=Math.max(260,60+n*46),H=250,L=56,B=70;
+  var d=box(c.title+(c.floor?' (line: '+c.floor+')':'')),n=c.bars.length,W=Math.max(260,100+n*46),H=250,L=56,B=70;
   var s=el('svg',{width:W,height:H},d),vals=[];
   c.bars.forEach(function(b){vals.push(b.base,b.head);});if(c.floor_ns)vals=vals.concat(c.floor_ns);
   var lo=Math.log10(Math.min.apply(null,vals))-0.2,hi=Math.log10(Math.max.apply(null,vals))+0.2;
