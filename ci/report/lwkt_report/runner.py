@@ -35,12 +35,16 @@ def resolve(repo, rev):
 
 
 def default_base(repo):
-    """The merge-base of HEAD and main; HEAD~1 when HEAD is on main."""
+    """The merge-base of HEAD and main (or origin/main); HEAD~1 when HEAD
+    is on main."""
     head = resolve(repo, "HEAD")
-    try:
-        mb = git(repo, "merge-base", "HEAD", "main")
-    except RunError:
-        mb = head
+    mb = head
+    for main in ("main", "origin/main"):
+        try:
+            mb = git(repo, "merge-base", "HEAD", main)
+            break
+        except RunError:
+            continue
     return mb if mb != head else resolve(repo, "HEAD~1")
 
 
