@@ -46,7 +46,9 @@ inside +-effect-floor; UNKNOWN otherwise.  In `ab`, UNKNOWN benchmarks
 sample is one run (its median) when each side has at least 5 runs, else
 one repetition; then run-to-run variation goes unmeasured (repetitions of
 one run share its drift), so only changes beyond --few-runs-floor (25%)
-are flagged and SAME is never claimed.  Bench-matrix outputs
+are flagged and SAME is never claimed.  A floor whose per-run medians span
+more than --floor-spread (16x) on a side measured the scheduler, not the
+hardware (an oversubscribed host): benchmarks divided by it stay UNKNOWN.  Bench-matrix outputs
 (lwkt-matrix --out DIR) compare cell by cell ("KEY @CLASS A-B"), with
 heat maps of the ratios from results.csv.  Floors themselves get no verdict: their raw change shows
 how the machine moved between the sides.
@@ -81,6 +83,9 @@ def _add_stats(p):
                    help="sample unit (default auto: run when >= 5 runs per side)")
     g.add_argument("--few-runs-floor", type=float, default=0.25,
                    help="effect floor when a side has fewer than 5 runs (default 0.25)")
+    g.add_argument("--floor-spread", type=float, default=16.0,
+                   help="a floor spanning more than this factor across a side's runs "
+                   "gives no verdicts (default 16)")
     g.add_argument("--claimed-fp", type=float, default=0.01,
                    help="A/A alarm rate per benchmark the report claims (default 0.01)")
     g.add_argument("--raw", action="store_true",
@@ -150,7 +155,7 @@ def parser():
 def cfg_of(args):
     return stats.Config(alpha=args.alpha, effect_floor=args.effect_floor, level=args.level,
                         unit=args.unit, claimed_fp=args.claimed_fp,
-                        normalise=not args.raw, few_runs_floor=args.few_runs_floor)
+                        normalise=not args.raw, few_runs_floor=args.few_runs_floor, floor_spread=args.floor_spread)
 
 
 def _finite(x):

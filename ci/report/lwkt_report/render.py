@@ -135,11 +135,13 @@ def markdown(rep):
         L.append("")
         L.append("### Floors (raw, this run: how the machine moved between sides)")
         L.append("")
-        L.append("| floor | base | head | change |")
-        L.append("|---|---:|---:|---:|")
+        L.append("| floor | base | head | change | spread across runs |")
+        L.append("|---|---:|---:|---:|---:|")
         for r in fl:
-            L.append("| `%s` | %s | %s | %s |" % (r["key"], ns(r["base_ns"]), ns(r["head_ns"]),
-                                                 pct(r["raw_change"])))
+            sp = r.get("spread") or 1.0
+            L.append("| `%s` | %s | %s | %s | ×%.3g%s |"
+                     % (r["key"], ns(r["base_ns"]), ns(r["head_ns"]), pct(r["raw_change"]), sp,
+                        " (unstable: no verdict on its ratios)" if sp > cfg["floor_spread"] else ""))
     rows = [r for r in rep["results"] if not r["is_floor"]]
     if rows:
         L.append("")

@@ -33,7 +33,8 @@ VERDICTS = (SLOWER, FASTER, UNKNOWN, SAME)
 
 class Config:
     def __init__(self, alpha=0.01, effect_floor=0.05, level=0.95, unit="auto",
-                 min_n=5, claimed_fp=0.01, normalise=True, few_runs_floor=0.25):
+                 min_n=5, claimed_fp=0.01, normalise=True, few_runs_floor=0.25,
+                 floor_spread=16.0):
         self.alpha = alpha              # U-test level
         self.effect_floor = effect_floor  # relative change below which nothing is flagged
         self.level = level              # confidence level of the effect's interval
@@ -45,6 +46,11 @@ class Config:
         # run-to-run variation goes unmeasured: only changes beyond this
         # are flagged, and SAME is never claimed.
         self.few_runs_floor = few_runs_floor
+        # A floor whose per-run medians span more than this factor on a
+        # side measured the scheduler, not the hardware (an oversubscribed
+        # host: a spinning two-thread ping-pong swung 800x here); ratios
+        # to it are no evidence.  Regimes floors absorb were seen at 2-9x.
+        self.floor_spread = floor_spread
 
     def as_dict(self):
         return dict(self.__dict__)
@@ -163,6 +169,15 @@ def compare(base, head, cfg):
         for r in runs:
             for k, msg in r.errors.items():
                 errors.setdefault(k, []).append("%s: %s (%s)" % (side, msg, r.path))
+    spread = {}
+    for f in set(bk) | set(hk):
+        if floors.is_floor(f):
+            sp = []
+            for runs in (base, head):
+                m = [_median(r.samples[f]) for r in runs if r.samples.get(f)]
+                if m:
+                    sp.append(max(m) / min(m))
+            spread[f] = max(sp) if sp else 1.0
     results = []
     for k in bk:
         if k not in hset or k not in b_ok or k not in h_ok:
@@ -178,7 +193,7 @@ def compare(base, head, cfg):
         if floors.is_floor(k):
             # The reference itself: its raw change says how the machine moved.
             res.update(verdict=None, raw_change=res["head_ns"] / res["base_ns"] - 1,
-                       n_base=len(x), n_head=len(y))
+                       n_base=len(x), n_head=len(y), spread=spread.get(k, 1.0))
         else:
             if xf != yf:
                 res["note"] = "floors differ (base %s, head %s): raw values" % (xf, yf)
@@ -187,6 +202,11 @@ def compare(base, head, cfg):
             res.update(decide(x, y, cfg, few_runs=unit == "repetition"
                               and min(nb, nh) < cfg.min_n))
             res.update(runs_base=nb, runs_head=nh)
+            fs = spread.get(res["floor"], 1.0) if cfg.normalise else 1.0
+            if fs > cfg.floor_spread:
+                res.update(verdict=UNKNOWN, reason="floor %s spanned x%.0f across runs (> x%g):"
+                           " an oversubscribed host; its ratios are no evidence"
+                           % (res["floor"], fs, cfg.floor_spread))
         results.append(res)
     return {"unit": unit, "results": results,
             "base_only": [k for k in bk if k not in hset],

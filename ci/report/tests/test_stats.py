@@ -74,6 +74,29 @@ class Verdicts(unittest.TestCase):
             raw = verdicts(stats.compare(base, head3, stats.Config(normalise=False)))
             self.assertGreater(list(raw.values()).count(stats.SLOWER), len(raw) // 2)
 
+    def test_unstable_floor_gives_no_verdict(self):
+        """An oversubscribed host: the cache-line floor swings 100x between
+        runs while the benchmarks it normalises do not follow.  Ratios to
+        it are noise: UNKNOWN, however the test comes out; benchmarks of
+        a stable floor keep their verdicts."""
+        rng = synth.rng(13)
+        base = synth.runs(8, rng)
+        head = synth.runs(8, rng, slow={PLANT + "/real_time": 1.5,
+                                        "roundtrip/lwkt_ipi/real_time": 1.5})
+        for i, r in enumerate(base + head):
+            r.samples["roundtrip/floor_cacheline"] = [
+                v * (100.0 if i % 3 == 0 else 1.0) for v in r.samples["roundtrip/floor_cacheline"]]
+        cmp = stats.compare(base, head, stats.Config())
+        res = {r["key"]: r for r in cmp["results"]}
+        self.assertEqual(res["roundtrip/lwkt_ipi"]["verdict"], stats.UNKNOWN)
+        self.assertIn("oversubscribed", res["roundtrip/lwkt_ipi"]["reason"])
+        self.assertGreater(res["roundtrip/floor_cacheline"]["spread"], 16)
+        self.assertEqual(res[PLANT]["verdict"], stats.SLOWER)
+        # control: without the gate the noisy ratio would be judged
+        loose = stats.compare(base, head, stats.Config(floor_spread=1e9))
+        self.assertNotIn("oversubscribed", next(
+            r for r in loose["results"] if r["key"] == "roundtrip/lwkt_ipi")["reason"])
+
     def test_too_few_samples_is_unknown(self):
         rng = synth.rng(7)
         cmp = stats.compare(synth.runs(1, rng, reps=2), synth.runs(1, rng, reps=2),
