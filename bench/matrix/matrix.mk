@@ -37,10 +37,13 @@ matrix: $(B)/lwkt-bench $(MATRIX_PLAN)
 
 # The first stage of make run: the quick matrix (with MPICH beside each
 # pair) -> $(OUT)/matrix/ (out/ or make run's staging directory),
-# replacing the previous run's results of this host.
+# replacing the previous run's results of this host.  One point of the
+# long parameter sweeps keeps it to a few minutes; make matrix runs them all.
+MATRIX_QUICK_PARAMS := --param=pipeline.flows=4096 --param=pipeline.generators=2 \
+	--param=pipeline.zipf=1 --param=readmostly.update_pct=1 --param=reqrep.clients=1,8
 matrix-quick: $(B)/lwkt-bench $(MATRIX_PLAN) $(B)/lwkt-bench-mpi
 	bench/matrix/lwkt-matrix --build=$(B) --out=$(OUT)/matrix --profile=quick \
-		--mpi --overwrite $(MATRIX_ARGS)
+		--mpi --overwrite $(MATRIX_QUICK_PARAMS) $(MATRIX_ARGS)
 RUN_STEPS += matrix-quick
 RUN_OUTPUTS += matrix/
 
