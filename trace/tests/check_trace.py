@@ -46,6 +46,10 @@ def main():
                     help="comma-separated events that must occur")
     ap.add_argument("--expect-msgs", type=int, default=None,
                     help="exact number of msg_send events")
+    ap.add_argument("--pid", type=int, default=None,
+                    help="only the events of this process (a session also "
+                    "records the other processes of the user that load the "
+                    "provider at the same time)")
     a = ap.parse_args()
 
     counts = collections.Counter()
@@ -90,10 +94,12 @@ def main():
             if not name.startswith("lwkt:"):
                 continue
             name = name[5:]
-            counts[name] += 1
-            ts = m.default_clock_snapshot.ns_from_origin
             vpid = int(ev.common_context_field["vpid"]) \
                 if ev.common_context_field is not None else 0
+            if a.pid is not None and vpid != a.pid:
+                continue
+            counts[name] += 1
+            ts = m.default_clock_snapshot.ns_from_origin
             f = ev.payload_field
             if name == "runtime_init":
                 inst[vpid] += 1

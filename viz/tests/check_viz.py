@@ -284,14 +284,23 @@ def golden(trace, page, chrome):
           (len(lane_key), nmsg, n_ipi, exp["recv_first"], len(exp["lat"]), exp["lost"]))
 
 
-def truths(page, filt):
+def truths(page, filt, pid):
     """What a kernel engineer must be able to trust, on a recorded trace
-    of the runtime's workloads."""
+    of the runtime's workloads (process pid: the session may also hold
+    other processes of the user)."""
     html, d = page_data(page)
     c = d["counts"]
+    mine = {l["lane"] for l in d["lanes"] if l["vpid"] == pid}
     recs = collections.defaultdict(list)
     for r in d["rec"]:
+        if r[0] in (0, 6) and r[1] not in mine:
+            continue
+        if r[0] in (2, 3) and r[3] not in mine:
+            continue
         recs[r[0]].append(r)
+    d["lat"] = [l for l in d["lat"] if l["src"] in mine]
+    d["lanes"] = [l for l in d["lanes"] if l["lane"] in mine]
+    d["bench"] = [d["bench"][0]] + [b for b in d["bench"][1:] if b["vpid"] == pid]
     # The title is the recorded command, and the per-event cost is known.
     if "lwkt-bench" not in d["title"] or d["event_cost_ps"] <= 0:
         fail("title %r / event cost %s: not from the recording" % (d["title"], d["event_cost_ps"]))
@@ -309,8 +318,9 @@ def truths(page, filt):
         fail("%d critical sections cut (switches must suspend, not cut)" % cut)
     # Tokens: holds, waits, transfer arrows; stages request->acquire.
     ovk = collections.Counter(r[2] for r in recs[6])
-    if not ovk[2] or not ovk[1] or not c["transfers"]:
-        fail("token overlays %s / transfers %d" % (dict(ovk), c["transfers"]))
+    xfers = sum(1 for r in recs[3] if r[7] == 4)
+    if not ovk[2] or not ovk[1] or not xfers:
+        fail("token overlays %s / transfers %d" % (dict(ovk), xfers))
     # Messages: linked to their IPIs, waits as overlays, the stages and
     # their estimate without tracing; nothing joined is lost.
     linked = sum(1 for r in recs[3] if r[7] == 1 and r[8] >= 0)
@@ -330,7 +340,7 @@ def truths(page, filt):
         fail("the bench JSON is not in the page")
     print("check_viz: truths: %d benchmarks, %d IPIs linked, overlays %s, %d transfers, "
           "%d crit cut, %d received before their send" %
-          (len(names), linked, dict(ovk), c["transfers"], cut, c["recv_before_send"]))
+          (len(names), linked, dict(ovk), xfers, cut, c["recv_before_send"]))
 
 
 def chrome(path, lanes=None, generic=False):
@@ -434,8 +444,14 @@ def main(argv):
         if "--lanes" in argv:
             lanes = int(argv[argv.index("--lanes") + 1])
         chrome(argv[2], lanes, "--generic" in argv)
-    elif len(argv) == 4 and argv[1] == "truths":
-        truths(argv[2], argv[3])
+    elif len(argv) == 5 and argv[1] == "truths":
+        truths(argv[2], argv[3], int(argv[4]))
+    elif len(argv) == 4 and argv[1] == "procmsgs":
+        # procmsgs PAGE PID: messages sent by that process
+        _, d = page_data(argv[2])
+        mine = {l["lane"] for l in d["lanes"] if l["vpid"] == int(argv[3])}
+        print(sum(1 for r in d["rec"] if r[0] == 2 and r[3] in mine))
+        return 0
     elif len(argv) == 4 and argv[1] == "dense":
         # dense PAGE WIDTH: "t0,t1", a view of WIDTH ns at the busiest
         # message traffic (for the browser's 4 us view)
@@ -450,10 +466,12 @@ def main(argv):
                 best, at = i - j, t
         print("%d,%d" % (max(0, at - w), at) if ts else "0,%d" % w)
         return 0
-    elif len(argv) == 4 and argv[1] == "spans":
-        # spans PAGE KIND: "N M": spans of that kind, and how many are cut
+    elif len(argv) in (4, 5) and argv[1] == "spans":
+        # spans PAGE KIND [PID]: "N M": spans of that kind (of that
+        # process), and how many are cut
         _, d = page_data(argv[2])
-        sp = [r for r in d["rec"] if r[0] == 0 and r[3] == int(argv[3])]
+        mine = {l["lane"] for l in d["lanes"] if len(argv) == 4 or l["vpid"] == int(argv[4])}
+        sp = [r for r in d["rec"] if r[0] == 0 and r[3] == int(argv[3]) and r[1] in mine]
         print(len(sp), sum(1 for r in sp if r[7] & 1))
         return 0
     elif len(argv) == 4 and argv[1] == "page":
