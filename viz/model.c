@@ -1370,6 +1370,10 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		return 0;
 	}
 	if (ev->k == VIZ_EV_record_info) {
+		/* The first one is the recorder's own: a session records
+		 * every process of the user, another recorder's too. */
+		if (m->command)
+			return 0;
 		char *cmd = malloc(ev->str_len + 1);
 		if (!cmd)
 			return ENOMEM;
@@ -1543,6 +1547,16 @@ viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 	m->c.gaps++;
 	if (pu < 0)
 		return 0;
+	if (!m->have_base) {
+		/* Before the first event (the calibration's burst overflowed
+		 * small buffers): kept until the timeline has its start. */
+		struct viz_pgap *g = realloc(m->pgaps, (size_t)(m->npgaps + 1) * sizeof(*g));
+		if (!g)
+			return ENOMEM;
+		m->pgaps = g;
+		g[m->npgaps++] = (struct viz_pgap){ pu, have_time, t0, t1, count, packets };
+		return 0;
+	}
 	return lost_on_lanes(m, pu, have_time, t0, t1, count, packets, -1);
 }
 
@@ -1574,10 +1588,6 @@ lost_on_lanes(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 {
 	int lanes[64], n = 0;
 
-	if (!m->have_base) {
-		m->have_base = true;
-		m->base = have_time ? t0 : 0;
-	}
 	/* Per-uid buffers mix the processes of a PU: every lane that PU
 	 * recorded lost what was there. */
 	if (force_lane >= 0)
@@ -1636,6 +1646,10 @@ lost_on_lanes(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 int
 viz_model_finish(struct viz_model *m)
 {
+	if (m->npgaps && !m->have_base) {
+		m->have_base = true;
+		m->base = m->pgaps[0].have_time ? m->pgaps[0].t0 : 0;
+	}
 	if (m->npgaps && flush_pgaps(m, -1, -1))
 		return -1;
 	/* What is still in flight is reported unfinished: no end is
