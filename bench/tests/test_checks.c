@@ -82,6 +82,18 @@ START_TEST(t_reqrep_starved_client)
 	if (skipped("reqrep_starved_client"))
 		return;
 	ck_assert_msg(rc == 0, "lwkt-bench exited %d:\n%s", rc, out);
+	/* The benchmark judges fairness only over a loop long enough to give
+	 * each client its turns (16 per client); on an oversubscribed host
+	 * (seen: 5 iterations of 29 ms) the loop is shorter and no verdict
+	 * is due, so this control cannot be judged either. */
+	const char *it = strstr(out, "\"iterations\": ");
+	long iters = it ? strtol(it + 14, NULL, 10) : 0;
+	if (iters < 16 * 2) {
+		printf("SKIPPED: bench-checks/reqrep_starved_client: the timed "
+		       "loop ran %ld iterations, fewer than the 32 the "
+		       "fairness check needs (host overloaded)\n", iters);
+		return;
+	}
 	ck_assert_msg(strstr(out, "client 1 was not served during the timed "
 			     "loop"), "starved client not reported:\n%s", out);
 }
