@@ -313,17 +313,24 @@ def _prepare_out(out):
 
 def cmd_ab(args):
     cfg = cfg_of(args)
+    # Both revisions are resolved before either is built: a branch that
+    # moves during a build (main, in a shared clone) must not shift one
+    # side only.
+    brev = None if args.base_bin else (args.base or runner.default_base(REPO))
+    hrev = None if args.head_bin else (args.head or "HEAD")
+    bsha = runner.resolve(REPO, brev) if brev else None
+    hsha = runner.resolve(REPO, hrev) if hrev else None
     if args.base_bin:
         bexe, binfo = args.base_bin, {"label": args.base_bin}
     else:
-        rev = args.base or runner.default_base(REPO)
-        sha, bexe = runner.build_rev(REPO, rev, args.cache, args.jobs)
+        rev = brev
+        sha, bexe = runner.build_rev(REPO, bsha, args.cache, args.jobs)
         binfo = {"label": "%s (%s)" % (rev, sha[:12]) if rev != sha else sha[:12], "sha": sha}
     if args.head_bin:
         hexe, hinfo = args.head_bin, {"label": args.head_bin}
     else:
-        rev = args.head or "HEAD"
-        sha, hexe = runner.build_rev(REPO, rev, args.cache, args.jobs)
+        rev = hrev
+        sha, hexe = runner.build_rev(REPO, hsha, args.cache, args.jobs)
         hinfo = {"label": "%s (%s)" % (rev, sha[:12]), "sha": sha}
     benv, henv = _env_pairs(args.base_env), _env_pairs(args.head_env)
     if benv:
