@@ -31,7 +31,10 @@ def git(repo, *args):
 
 
 def resolve(repo, rev):
-    return git(repo, "rev-parse", "--verify", "--quiet", rev + "^{commit}")
+    try:
+        return git(repo, "rev-parse", "--verify", "--quiet", rev + "^{commit}")
+    except RunError:
+        raise RunError("'%s' is not a commit of %s" % (rev, repo))
 
 
 def default_base(repo):
