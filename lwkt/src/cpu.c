@@ -93,7 +93,11 @@ idle_sleep(struct lwkt_cpu *gd)
 		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 	else
 		lwkt_fence_seq_cst();
-	if (_lwkt_work_pending(gd) || gd->gd_stopping) {
+	/* The run queue too: anything that made a thread runnable since
+	 * the idle loop chose none (belt and braces: the loop's critical
+	 * section already keeps the hard-IPI handler out). */
+	if (_lwkt_work_pending(gd) || gd->gd_rqmask != 0 ||
+	    gd->gd_stopping) {
 		atomic_store_explicit(&gd->gd_idle, 0, memory_order_relaxed);
 		return;
 	}
@@ -104,14 +108,23 @@ idle_sleep(struct lwkt_cpu *gd)
 		_lwkt_futex(&gd->gd_idle, FUTEX_WAIT_PRIVATE, 1);
 }
 
+/*
+ * The idle loop runs in a critical section from start to end: it polls
+ * its rings itself, so a hard-IPI signal that lands here (senders signal
+ * the thread they last saw running, and it may just have blocked) leaves
+ * its IPIs in the ring, where the pre-sleep re-check sees them.  With the
+ * count dropped between "no thread to run" and the sleep, the handler ran
+ * such an IPI, made a thread runnable, and the cpu slept anyway: a lost
+ * wake-up (lwkt/model/idle_hard.pml has both versions).
+ */
 void
 _lwkt_cpu_idle_loop(struct lwkt_cpu *gd)
 {
 	struct lwkt_thread *idle = &gd->gd_idlethread;
 	uint64_t idle_since = 0;	/* 0: not idling */
 
+	_lwkt_crit_enter(idle);
 	for (;;) {
-		idle->td_critcount++;
 		int n = _lwkt_ipiq_process(gd) + _lwkt_inbox_process(gd);
 		struct lwkt_thread *next = _lwkt_choose(gd);
 		if (next != NULL) {
@@ -120,10 +133,8 @@ _lwkt_cpu_idle_loop(struct lwkt_cpu *gd)
 				idle_since = 0;
 			}
 			_lwkt_switch_to(gd, next);
-			idle->td_critcount--;
 			continue;
 		}
-		idle->td_critcount--;
 		if (gd->gd_stopping && gd->gd_nthreads == 0)
 			break;
 		if (n != 0)
@@ -143,6 +154,9 @@ _lwkt_cpu_idle_loop(struct lwkt_cpu *gd)
 		idle_sleep(gd);
 		idle_since = lwkt_now_ns();	/* spin again after a wake */
 	}
+	/* The cpu stops: no thread is left, and the rings are drained
+	 * (no IPI is sent after lwkt_shutdown saw every thread reaped). */
+	_lwkt_crit_exit_noyield(idle);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -14,6 +14,8 @@
 #include "lwkt/ipiq.h"
 #include "lwkt/thread.h"
 #include "lt_util.h"
+/* The lost-wake-up test reads each cpu's idle word and run queue. */
+#include "../src/lwkt_priv.h"
 
 /* ---- FIFO per (src,dst) over >= 10^6 IPIs, both directions ---- */
 #define FIFO_N 1000000ull
@@ -270,18 +272,23 @@ START_TEST(t_nested_send_small_rings)
 					     "flood"), 0);
 		ck_assert_int_eq(lwkt_create(nest_asker, NULL, 1, 0, &a,
 					     "ask"), 0);
-		/* 20 s: a loss stalls the count, a livelock too. */
-		uint64_t t0 = lwkt_now_ns(), got;
+		/* A loss stalls the count, a livelock too: fail after 20 s
+		 * without progress (a loaded machine may be slow, not stuck). */
+		uint64_t t0 = lwkt_now_ns(), got, last = 0;
 		while ((got = atomic_load_explicit(&nest_got,
-				memory_order_acquire)) < 2 * NEST_N &&
-		       lwkt_now_ns() - t0 < 20000000000ull) {
+				memory_order_acquire)) < 2 * NEST_N) {
+			uint64_t now = lwkt_now_ns();
+			if (got != last) {
+				last = got;
+				t0 = now;
+			}
+			ck_assert_msg(now - t0 < 20000000000ull, "ring of %u: "
+				      "cpu 1 received %llu of %u messages, none "
+				      "for 20 s (lost or livelocked)", sizes[k],
+				      (unsigned long long)got, 2 * NEST_N);
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
 		}
-		ck_assert_msg(got == 2 * NEST_N, "ring of %u: cpu 1 received "
-			      "%llu of %u messages in 20 s (lost or "
-			      "livelocked)", sizes[k], (unsigned long long)got,
-			      2 * NEST_N);
 		ck_assert_uint_eq(atomic_load(&nest_dup), 0);
 		ck_assert_int_eq(lwkt_join(f), 0);
 		ck_assert_int_eq(lwkt_join(a), 0);
@@ -540,10 +547,99 @@ START_TEST(t_hard_ipi)
 }
 END_TEST
 
+/*
+ * ---- hard IPIs, zero idle spin: no lost wake-up ----
+ * Two threads on two cpus hand a turn back and forth with the documented
+ * pattern (sleeper: crit_enter; while (!mine) lwkt_sleep(); crit_exit;
+ * waker: set the flag, lwkt_schedule).  Each cpu goes idle and sleeps
+ * between turns, and a hard-IPI signal aimed at the thread that just
+ * blocked lands in the idle loop: that is where a wake-up was lost (the
+ * signal ran the IPI, made the thread runnable, and the idle loop slept
+ * anyway).  A stall past the deadline fails with the round it stopped at.
+ */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define HW_ROUNDS 3000
+#else
+#define HW_ROUNDS 30000
+#endif
+static _Atomic int hw_turn;
+static lwkt_thread_t hw_td[2];
+static _Atomic uint64_t hw_done[2];
+
+static void
+hw_player(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+	for (int i = 0; i < HW_ROUNDS; i++) {
+		crit_enter();
+		while (atomic_load(&hw_turn) != me)
+			lwkt_sleep();
+		crit_exit();
+		atomic_store_explicit(&hw_done[me], (uint64_t)i + 1,
+				      memory_order_release);
+		atomic_store(&hw_turn, 1 - me);
+		lwkt_schedule(hw_td[1 - me]);
+	}
+}
+
+START_TEST(t_hard_ipi_no_lost_wakeup)
+{
+	struct lwkt_config cfg;
+	lwkt_config_default(&cfg);
+	cfg.lc_hard_ipi = getenv("HW_SOFT") == NULL;
+	cfg.lc_idle_spin_ns = 0;
+	LT_NEED_CPUS(lt_start(&cfg), 2);
+	atomic_store(&hw_turn, 0);
+	/* Created inside one crit section of nobody: both handles are set
+	 * before either thread can schedule the other. */
+	ck_assert_int_eq(lwkt_create(hw_player, (void *)1, 1, 0, &hw_td[1],
+				     "p1"), 0);
+	ck_assert_int_eq(lwkt_create(hw_player, (void *)0, 0, 0, &hw_td[0],
+				     "p0"), 0);
+	/* Under load a round can take seconds; a stall is a failure only
+	 * with the lost wake-up's signature: a cpu asleep on its futex
+	 * word while a thread of its run queue is runnable. */
+	uint64_t t0 = lwkt_now_ns(), last = 0, d0, d1;
+	for (;;) {
+		d0 = atomic_load_explicit(&hw_done[0], memory_order_acquire);
+		d1 = atomic_load_explicit(&hw_done[1], memory_order_acquire);
+		if (d0 == HW_ROUNDS && d1 == HW_ROUNDS)
+			break;
+		uint64_t now = lwkt_now_ns();
+		if (d0 + d1 != last) {
+			last = d0 + d1;
+			t0 = now;
+		} else if (now - t0 > 2000000000ull) {
+			for (int c = 0; c < 2; c++) {
+				struct lwkt_cpu *g = lwkt_rt->rt_cpu[c];
+				ck_assert_msg(!(atomic_load(&g->gd_idle) == 1 &&
+					__atomic_load_n(&g->gd_rqmask,
+							__ATOMIC_RELAXED) != 0),
+					"rounds %llu/%llu of %d: cpu %d sleeps "
+					"with a runnable thread: a lost wake-up",
+					(unsigned long long)d0,
+					(unsigned long long)d1, HW_ROUNDS, c);
+			}
+		}
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	ck_assert_int_eq(lwkt_join(hw_td[0]), 0);
+	ck_assert_int_eq(lwkt_join(hw_td[1]), 0);
+	struct lwkt_stats s0, s1;
+	lwkt_stats(0, &s0);
+	lwkt_stats(1, &s1);
+	/* The cpus really slept between turns. */
+	ck_assert_uint_gt(s0.ls_idle_sleeps + s1.ls_idle_sleeps, 0);
+	lwkt_shutdown();
+}
+END_TEST
+
 static void
 add(Suite *s)
 {
-	TCase *tc = ltest_tcase(s, "ipiq", 60);
+	/* Generous: the flooding tests crawl on a loaded 2-PU machine. */
+	TCase *tc = ltest_tcase(s, "ipiq", 180);
 	tcase_add_test(tc, t_fifo_million);
 	tcase_add_test(tc, t_no_lost_wakeup_asym);
 	tcase_add_test(tc, t_no_lost_wakeup_sym);
@@ -554,5 +650,7 @@ add(Suite *s)
 	tcase_add_test(tc, t_crit_defers_ipis);
 	tcase_add_test(tc, t_cpusync);
 	tcase_add_test(tc, t_hard_ipi);
+	TCase *hw = ltest_tcase(s, "hardwake", 180);
+	tcase_add_test(hw, t_hard_ipi_no_lost_wakeup);
 }
 LTEST_MAIN("ipiq", add)
