@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# The Promela model of the LWKT idle/wake protocol (issue 4), checked with
+# The Promela models of the LWKT idle/wake protocol and of the idle loop
+# under hard IPIs, checked with
 # Debian's spin by lwkt/model/run-model; included by lwkt/module.mk.
 # One run of "make check" runs it once (EXTRA_CHECKS, not per build):
 # the correct protocols must hold, the ones with a barrier removed must
