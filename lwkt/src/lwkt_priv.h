@@ -62,6 +62,7 @@ struct lwkt_ctx {
 	void *c_stack_lo;		/* for ASan: lowest address */
 	size_t c_stack_size;
 	void *c_tsan_fiber;		/* for TSan */
+	unsigned c_vg_stack;		/* valgrind's stack id, 0 if none */
 };
 
 /* ---- futex: the one wrapper of the runtime (no glibc wrapper exists) */
@@ -405,6 +406,9 @@ _lwkt_crit_exit(struct lwkt_cpu *gd, struct lwkt_thread *td)
 void _lwkt_cpu_idle_loop(struct lwkt_cpu *gd);
 
 /* thread.c */
+/* Test hook: while > 0, each thread creation's guard-page mprotect
+ * "fails" (and decrements it), as near vm.max_map_count. */
+extern _Atomic int _lwkt_test_fail_guard;
 void _lwkt_thread_init_idle(struct lwkt_cpu *gd);
 void _lwkt_setrunqueue(struct lwkt_cpu *gd, struct lwkt_thread *td);
 struct lwkt_thread *_lwkt_choose(struct lwkt_cpu *gd);

@@ -88,8 +88,8 @@ wakeup_local(void *ident, void *unused);
 static void
 reap(struct lwkt_cpu *gd, struct lwkt_thread *td)
 {
-	munmap(td->td_stack, td->td_stack_map);
 	_lwkt_ctx_fini(&td->td_ctx);
+	munmap(td->td_stack, td->td_stack_map);
 	_lwkt_msgport_thread_fini(td);
 	gd->gd_nthreads--;
 	if (td->td_flags & TDF_DETACHED) {
@@ -350,6 +350,23 @@ _lwkt_adopt(void *arg, void *unused)
 	_lwkt_setrunqueue(gd, td);
 }
 
+/* Test hook: the next n guard-page mprotects fail (tests only; see
+ * lwkt_priv.h). */
+_Atomic int _lwkt_test_fail_guard;
+
+static int
+_lwkt_guard_page(void *lo, size_t page)
+{
+	int n = atomic_load_explicit(&_lwkt_test_fail_guard,
+				     memory_order_relaxed);
+	if (__builtin_expect(n > 0, 0) &&
+	    atomic_compare_exchange_strong(&_lwkt_test_fail_guard, &n, n - 1)) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return mprotect(lo, page, PROT_NONE);
+}
+
 int
 lwkt_create_pri(lwkt_thread_fn fn, void *arg, int cpu, int flags, int pri,
 		lwkt_thread_t *tdp, const char *name)
@@ -371,8 +388,15 @@ lwkt_create_pri(lwkt_thread_fn fn, void *arg, int cpu, int flags, int pri,
 		free(td);
 		return ENOMEM;
 	}
-	/* Guard page: an overflow faults instead of corrupting memory. */
-	mprotect(td->td_stack, page, PROT_NONE);
+	/* Guard page: an overflow faults instead of corrupting memory.
+	 * mprotect splits the mapping in two: near vm.max_map_count it
+	 * fails (ENOMEM), and a thread without its guard would overflow
+	 * into a neighbour's memory silently: refuse to create it. */
+	if (_lwkt_guard_page(td->td_stack, page) != 0) {
+		munmap(td->td_stack, td->td_stack_map);
+		free(td);
+		return ENOMEM;
+	}
 	/* Every thread has its own message port (msgport.c). */
 	if (_lwkt_msgport_thread_init(td, cpu) != 0) {
 		munmap(td->td_stack, td->td_stack_map);

@@ -395,18 +395,22 @@ START_TEST(t_ipiq_watchdog)
 		fclose(log);
 		fputs(text, stderr);	/* shown in the test log */
 		ck_assert_uint_eq(atomic_load(&wd_got), WD_MSGS);
-		ck_assert_msg(count_substr(text, "lwkt: ipiq watchdog: cpu 0 "
-			      "-> cpu 1 not draining for ") == 1,
-			      "hard=%d: want one warning, got: %s", hard, text);
+		/* One warning per stall, each with its recovery line (a
+		 * loaded host can add a stall of its own: not one more
+		 * warning for the same one). */
+		int warns = count_substr(text, "lwkt: ipiq watchdog: cpu 0 -> "
+					 "cpu 1 not draining for ");
+		ck_assert_msg(warns >= 1 && warns == count_substr(text,
+			      "lwkt: ipiq watchdog: cpu 0 -> cpu 1 drained "
+			      "after "), "hard=%d: want one warning and one "
+			      "recovery line per stall, got: %s", hard, text);
 		ck_assert_msg(strstr(text, "ring full (windex ") &&
 			      strstr(text, ", 4 entries); cpu 1 runs thread "
 				     "'staller' (id ") &&
 			      strstr(text, ") at crit depth 1\n"),
 			      "hard=%d: warning lacks indices or the target's "
 			      "state: %s", hard, text);
-		ck_assert_msg(count_substr(text, "lwkt: ipiq watchdog: cpu 0 "
-			      "-> cpu 1 drained after ") == 1,
-			      "hard=%d: no recovery line: %s", hard, text);
+
 	}
 }
 END_TEST
@@ -578,7 +582,10 @@ hw_player(void *arg)
 		atomic_store_explicit(&hw_done[me], (uint64_t)i + 1,
 				      memory_order_release);
 		atomic_store(&hw_turn, 1 - me);
-		lwkt_schedule(hw_td[1 - me]);
+		/* p1's last turn ends the game: p0 has finished and may be
+		 * gone (lwkt_schedule needs a live thread: thread.h). */
+		if (!(me == 1 && i == HW_ROUNDS - 1))
+			lwkt_schedule(hw_td[1 - me]);
 	}
 }
 

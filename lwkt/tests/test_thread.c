@@ -8,11 +8,14 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lwkt/crit.h"
 #include "lwkt/ipiq.h"
 #include "lwkt/thread.h"
 #include "lt_util.h"
+/* The guard-page test arms a private test hook. */
+#include "../src/lwkt_priv.h"
 
 /* ---- create / yield / exit / join ---- */
 #define PP_ROUNDS 100000
@@ -186,8 +189,12 @@ START_TEST(t_sleep_wakeup_cross_cpu)
 }
 END_TEST
 
-/* ---- join from an LWKT thread on the other cpu; schedule from main ---- */
-static _Atomic int jw_state;
+/* ---- join from an LWKT thread on the other cpu; schedule from main ----
+ * lwkt_schedule needs a thread that cannot be freed meanwhile (thread.h):
+ * the sleeper leaves only after main's wake-up, and says when it sleeps,
+ * so main never touches a thread that may have exited and been joined
+ * (it did, under load, when main assumed a 10 ms head start). */
+static _Atomic int jw_state, jw_asleep, jw_go;
 static lwkt_thread_t jw_target;
 
 static void
@@ -195,8 +202,10 @@ jw_sleeper(void *arg)
 {
 	(void)arg;
 	crit_enter();
-	while (atomic_load(&jw_state) == 0)
+	while (!atomic_load(&jw_go)) {
+		atomic_store(&jw_asleep, 1);
 		lwkt_sleep();
+	}
 	crit_exit();
 }
 
@@ -214,14 +223,113 @@ START_TEST(t_join_from_lwkt)
 	int n = lt_start(NULL);
 	lwkt_thread_t j;
 	lwkt_create(jw_sleeper, NULL, 0, 0, &jw_target, "sleeper");
-	struct timespec ts = {0, 10000000};
-	nanosleep(&ts, NULL);	/* let it block */
 	lwkt_create(jw_joiner, NULL, n - 1, 0, &j, "joiner");
-	while (atomic_load(&jw_state) != 2)
+	struct timespec ts = {0, 1000000};
+	while (atomic_load(&jw_state) != 2 || !atomic_load(&jw_asleep))
 		nanosleep(&ts, NULL);
+	atomic_store(&jw_go, 1);
 	lwkt_schedule(jw_target);	/* from main: through the inbox */
 	lwkt_join(j);
 	ck_assert_int_eq(atomic_load(&jw_state), 3);
+	lwkt_shutdown();
+}
+END_TEST
+
+/* ---- guard page: a failed mprotect fails the create, nothing leaks ---- */
+static int
+count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	ck_assert_ptr_nonnull(f);
+	int n = 0, c;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+START_TEST(t_guard_page_failure)
+{
+	lt_start(NULL);
+	/* Warm up: the first create may grow malloc's arenas. */
+	lwkt_thread_t td;
+	ck_assert_int_eq(lwkt_create(churn, NULL, 0, 0, &td, "warm"), 0);
+	ck_assert_int_eq(lwkt_join(td), 0);
+	int maps = count_maps();
+	/* The next guard-page mprotect fails, as it does near
+	 * vm.max_map_count (the mapping cannot be split). */
+	atomic_store(&_lwkt_test_fail_guard, 1);
+	td = NULL;
+	ck_assert_int_eq(lwkt_create(churn, NULL, 0, 0, &td, "noguard"),
+			 ENOMEM);
+	ck_assert_ptr_null(td);
+	ck_assert_int_eq(atomic_load(&_lwkt_test_fail_guard), 0);
+	ck_assert_int_eq(count_maps(), maps);	/* the stack is unmapped */
+	/* The runtime is intact: a create works, shutdown does not wait
+	 * for a thread that never was. */
+	ck_assert_int_eq(lwkt_create(churn, NULL, 0, 0, &td, "guarded"), 0);
+	ck_assert_int_eq(lwkt_join(td), 0);
+	lwkt_shutdown();
+}
+END_TEST
+
+/*
+ * ---- a dead thread's stack, mapped again, is clean for ASan ----
+ * A thread that exits from inside frames with local arrays leaves their
+ * redzones poisoned (it never returns from them); the next thread's stack
+ * gets the same addresses from mmap, and its own locals must not trip
+ * over the old shadow.  (Meaningful in the ASan build; plain elsewhere.)
+ */
+static volatile int deep_limit = 40;	/* volatile: a real base case */
+
+static __attribute__((noinline)) void
+deep_exit(int depth)
+{
+	volatile char pad[40 + depth * 24];
+	pad[0] = (char)depth;
+	if (depth > 1000)
+		return;
+	if (depth < deep_limit)
+		deep_exit(depth + 1);
+	else
+		lwkt_exit();	/* never returns through the frames */
+	pad[1] = pad[0];
+}
+
+static void
+poisoner(void *arg)
+{
+	(void)arg;
+	deep_exit(0);
+}
+
+static _Atomic int reuse_sum;
+
+static void
+reuser(void *arg)
+{
+	(void)arg;
+	char big[48 * 1024];	/* spans the dead thread's frames */
+	memset(big, 0x5a, sizeof big);
+	int sum = 0;
+	for (size_t i = 0; i < sizeof big; i += 512)
+		sum += big[i];
+	atomic_fetch_add(&reuse_sum, sum);
+}
+
+START_TEST(t_stack_reuse_clean)
+{
+	lt_start(NULL);
+	for (int i = 0; i < 20; i++) {
+		lwkt_thread_t a, b;
+		ck_assert_int_eq(lwkt_create(poisoner, NULL, 0, 0, &a, "poison"),
+				 0);
+		ck_assert_int_eq(lwkt_join(a), 0);	/* stack unmapped */
+		ck_assert_int_eq(lwkt_create(reuser, NULL, 0, 0, &b, "reuse"),
+				 0);
+		ck_assert_int_eq(lwkt_join(b), 0);
+	}
+	ck_assert_int_eq(atomic_load(&reuse_sum), 20 * 96 * 0x5a);
 	lwkt_shutdown();
 }
 END_TEST
@@ -310,6 +418,8 @@ add(Suite *s)
 	tcase_add_test(tc, t_sleep_wakeup_cross_cpu);
 	tcase_add_test(tc, t_join_from_lwkt);
 	tcase_add_test(tc, t_bad_config);
+	tcase_add_test(tc, t_guard_page_failure);
+	tcase_add_test(tc, t_stack_reuse_clean);
 	TCase *death = ltest_tcase(s, "misuse", 30);
 	tcase_add_test_raise_signal(death, t_crit_exit_underflow_aborts, SIGABRT);
 	tcase_add_test_raise_signal(death, t_crit_enter_outside_aborts, SIGABRT);

@@ -62,7 +62,13 @@ void lwkt_switch(void);
 void lwkt_deschedule_self(void);
 
 /* Makes td runnable.  td on another cpu: one IPI to that cpu does it.
- * Scheduling a runnable or running thread does nothing. */
+ * Scheduling a runnable or running thread does nothing.
+ * td must stay allocated until the wake-up is delivered: it must not be
+ * able to exit and be joined (or, detached, reaped) meanwhile - e.g. it is
+ * blocked waiting for this very wake-up.  To wake a thread that may be
+ * exiting, make it sleep on a wait channel (lwkt_tsleep) and call
+ * lwkt_wakeup(channel): that touches no thread struct, only each cpu's
+ * queue of sleepers. */
 void lwkt_schedule(lwkt_thread_t td);
 
 /* Blocks the running thread until lwkt_schedule(it).  Tokens held are
