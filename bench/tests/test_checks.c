@@ -37,22 +37,13 @@ run_fault(const char *fault, const char *filter)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* The cross-cpu families need two PUs: say so instead of passing.  Under
- * ASan, a stack-buffer report on an LWKT thread's stack in the runtime's
- * own trampoline is stale poison on a reused thread stack (the runtime
- * must unpoison a stack it sets up again): that is the runtime's defect,
- * not a verdict on these checks, so it is reported as a skip with its
- * reason until the runtime is fixed — any other sanitizer report fails. */
+/* The cross-cpu families need two PUs: say so instead of passing. */
 static bool
 skipped(const char *test)
 {
 	const char *why = NULL;
 	if (strstr(out, "needs two PUs"))
 		why = "needs two PUs";
-	else if (strstr(out, "AddressSanitizer: stack-buffer-") &&
-		 strstr(out, "_lwkt_trampoline"))
-		why = "ASan: stale poison on a reused LWKT thread stack "
-		      "(runtime)";
 	if (!why)
 		return false;
 	printf("SKIPPED: bench-checks/%s: %s\n", test, why);
