@@ -212,11 +212,14 @@ ipi_signal_handler(int sig)
 				      memory_order_relaxed);
 		struct lwkt_thread *td = gd->gd_curthread;
 		if (lwkt_rt->rt_hard_ipi && td->td_critcount == 0) {
-			td->td_critcount++;
+			_lwkt_crit_enter(td);
 			gd->gd_in_sig = true;
 			_lwkt_ipiq_process(gd);
 			gd->gd_in_sig = false;
-			td->td_critcount--;
+			/* No poll: a signal handler runs the rings only (the
+			 * inbox takes a mutex and frees); a newer IPI sends
+			 * its own signal. */
+			_lwkt_crit_exit_noyield(td);
 		}
 	}
 	errno = saved;
@@ -282,10 +285,10 @@ static void
 drain_self(struct lwkt_cpu *gd)
 {
 	struct lwkt_thread *td = gd->gd_curthread;
-	td->td_critcount++;
+	_lwkt_crit_enter(td);
 	_lwkt_ipiq_process(gd);
 	_lwkt_inbox_process(gd);
-	td->td_critcount--;
+	_lwkt_crit_exit(gd, td);
 }
 
 /*
@@ -479,9 +482,10 @@ ipiq_send(struct lwkt_cpu *gd, int cpu, lwkt_ipifunc_t func, void *a1,
 
 	if (to == gd) {
 		/* Our own cpu: run it now, in a critical section. */
-		gd->gd_curthread->td_critcount++;
+		struct lwkt_thread *td = gd->gd_curthread;
+		_lwkt_crit_enter(td);
 		func(a1, a2);
-		gd->gd_curthread->td_critcount--;
+		_lwkt_crit_exit(gd, td);
 		return 0;
 	}
 	/*
@@ -546,9 +550,9 @@ lwkt_ipiq_poll(void)
 	struct lwkt_thread *td = gd->gd_curthread;
 	if (td->td_critcount > 0)
 		return 0;
-	td->td_critcount++;
+	_lwkt_crit_enter(td);
 	int n = _lwkt_ipiq_process(gd) + _lwkt_inbox_process(gd);
-	td->td_critcount--;
+	_lwkt_crit_exit(gd, td);
 	return n;
 }
 
@@ -591,9 +595,10 @@ lwkt_cpusync(unsigned long long mask, lwkt_ipifunc_t func, void *arg)
 		if ((mask >> c) & 1 && (gd == NULL || c != gd->gd_cpuid))
 			lwkt_send_ipiq(c, cpusync_remote, &cs);
 	if (gd != NULL && ((mask >> gd->gd_cpuid) & 1)) {
-		gd->gd_curthread->td_critcount++;
+		struct lwkt_thread *td = gd->gd_curthread;
+		_lwkt_crit_enter(td);
 		func(arg, NULL);
-		gd->gd_curthread->td_critcount--;
+		_lwkt_crit_exit(gd, td);
 	}
 	while (atomic_load_explicit(&cs.cs_remaining, memory_order_acquire)
 	       > 0) {

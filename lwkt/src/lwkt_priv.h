@@ -391,14 +391,20 @@ _lwkt_poll_pending(struct lwkt_cpu *gd)
 void _lwkt_ipiq_signal_init(void);
 void _lwkt_wake_cpu(struct lwkt_cpu *from, struct lwkt_cpu *to);
 
+/* The re-check after the last decrement closes a window: a hard-IPI
+ * signal that lands after the poll found the rings empty but before the
+ * count is back at 0 finds the count up and leaves its IPI in the ring
+ * (the sender writes the slot before it signals), so the loop sees it;
+ * a signal after the decrement runs the IPI itself. */
 static inline void
 _lwkt_crit_exit(struct lwkt_cpu *gd, struct lwkt_thread *td)
 {
 	atomic_signal_fence(memory_order_seq_cst);
-	if (--td->td_critcount == 0 && _lwkt_work_pending(gd)) {
+	while (--td->td_critcount == 0 && _lwkt_work_pending(gd)) {
 		td->td_critcount++;
+		atomic_signal_fence(memory_order_seq_cst);
 		_lwkt_poll_pending(gd);
-		td->td_critcount--;
+		atomic_signal_fence(memory_order_seq_cst);
 	}
 }
 

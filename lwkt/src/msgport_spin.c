@@ -29,10 +29,8 @@ spin_unlock(lwkt_port_t p)
 {
 	atomic_store_explicit(&p->mp_u.spin, 0, memory_order_release);
 	struct lwkt_cpu *gd = mycpu();
-	/* No poll: the section is a few queue operations; the caller's
-	 * next crit_exit or switch runs what arrived meanwhile. */
 	if (gd)
-		_lwkt_crit_exit_noyield(gd->gd_curthread);
+		_lwkt_crit_exit(gd, gd->gd_curthread);
 }
 
 /* Queues m (reply: q_reply's rules) under the lock, then wakes the
@@ -101,7 +99,8 @@ spin_wait_step(struct spinwait *sw, struct lwkt_cpu *gd,
 		return false;
 	_lwkt_crit_enter(td);
 	spin_step(gd, sw);
-	/* spin_step just ran everything pending. */
+	/* No poll: spin_step just ran everything pending, and the caller
+	 * polls again at its next step. */
 	_lwkt_crit_exit_noyield(td);
 	return true;
 }

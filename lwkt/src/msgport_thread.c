@@ -49,9 +49,7 @@ on_port_cpu(lwkt_port_t p, lwkt_msg_t m, const char *what,
 		struct lwkt_thread *td = gd->gd_curthread;
 		_lwkt_crit_enter(td);
 		f(p, m);
-		/* No poll: the callers are send paths that return to code
-		 * that polls at its own next crit_exit or switch. */
-		_lwkt_crit_exit_noyield(td);
+		_lwkt_crit_exit(gd, td);
 	} else {
 		port_cpu(p, what, m);
 		lwkt_send_ipiq2(p->mp_cpuid, f, p, m);

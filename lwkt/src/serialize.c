@@ -45,7 +45,8 @@ lwkt_serialize_enter(struct lwkt_serialize *s)
 		} else {
 			_lwkt_crit_enter(td);
 			_lwkt_poll_pending(gd);
-			/* Everything pending just ran. */
+			/* No poll: everything pending just ran, and the
+			 * loop polls again before its next try. */
 			_lwkt_crit_exit_noyield(td);
 		}
 		lwkt_cpu_relax();

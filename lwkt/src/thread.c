@@ -173,13 +173,13 @@ lwkt_switch(void)
 	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_switch");
 	struct lwkt_thread *td = gd->gd_curthread;
 
-	td->td_critcount++;
+	_lwkt_crit_enter(td);
 	/* IPIs may make threads runnable, us included. */
 	_lwkt_poll_pending(gd);
 	struct lwkt_thread *next = choose_or_idle(gd);
 	if (next != td)
 		switch_to(gd, next);
-	td->td_critcount--;
+	_lwkt_crit_exit(mycpu(), td);
 }
 
 void
@@ -188,7 +188,7 @@ lwkt_yield(void)
 	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_yield");
 	struct lwkt_thread *td = gd->gd_curthread;
 
-	td->td_critcount++;
+	_lwkt_crit_enter(td);
 	_lwkt_poll_pending(gd);
 	if (td->td_flags & TDF_RUNQ) {
 		/* Round-robin among equals: go to the tail of our list. */
@@ -198,7 +198,7 @@ lwkt_yield(void)
 	struct lwkt_thread *next = choose(gd);
 	if (next != NULL && next != td)
 		switch_to(gd, next);
-	td->td_critcount--;
+	_lwkt_crit_exit(mycpu(), td);
 }
 
 void
@@ -226,9 +226,10 @@ lwkt_schedule(lwkt_thread_t td)
 {
 	struct lwkt_cpu *gd = mycpu();
 	if (gd == td->td_gd) {
-		gd->gd_curthread->td_critcount++;
+		struct lwkt_thread *me = gd->gd_curthread;
+		_lwkt_crit_enter(me);
 		_lwkt_setrunqueue(gd, td);
-		gd->gd_curthread->td_critcount--;
+		_lwkt_crit_exit(gd, me);
 	} else {
 		/* One IPI carries the whole wake-up (Dillon, kernel@
 		 * dragonflybsd.org, 19 Jul 2003: "queue + schedule"). */
@@ -241,10 +242,10 @@ lwkt_sleep(void)
 {
 	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_sleep");
 	struct lwkt_thread *td = gd->gd_curthread;
-	td->td_critcount++;
+	_lwkt_crit_enter(td);
 	lwkt_deschedule_self();
 	lwkt_switch();
-	td->td_critcount--;
+	_lwkt_crit_exit(mycpu(), td);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -289,7 +290,7 @@ lwkt_tsleep(const void *ident)
 	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_tsleep");
 	struct lwkt_thread *td = gd->gd_curthread;
 
-	td->td_critcount++;
+	_lwkt_crit_enter(td);
 	td->td_wchan = ident;
 	td->td_slnext = gd->gd_sleepq;
 	gd->gd_sleepq = td;
@@ -299,7 +300,7 @@ lwkt_tsleep(const void *ident)
 	gd = mycpu();
 	if (td->td_wchan != NULL)
 		sleepq_remove(gd, td);
-	td->td_critcount--;
+	_lwkt_crit_exit(gd, td);
 }
 
 void
@@ -308,9 +309,10 @@ lwkt_wakeup(const void *ident)
 	struct lwkt_cpu *gd = mycpu();
 	for (int c = 0; c < lwkt_rt->rt_ncpus; c++) {
 		if (gd && c == gd->gd_cpuid) {
-			gd->gd_curthread->td_critcount++;
+			struct lwkt_thread *me = gd->gd_curthread;
+			_lwkt_crit_enter(me);
 			wakeup_local((void *)ident, NULL);
-			gd->gd_curthread->td_critcount--;
+			_lwkt_crit_exit(gd, me);
 		} else {
 			lwkt_send_ipiq(c, wakeup_local, (void *)ident);
 		}
@@ -327,7 +329,9 @@ thread_entry(transfer_t t)
 	struct lwkt_cpu *gd = mycpu();
 	post_switch(gd);
 	struct lwkt_thread *td = gd->gd_curthread;
-	td->td_critcount--;	/* created at 1: we arrived via a switch */
+	/* Created at 1: we arrived via a switch.  Runs what arrived
+	 * meanwhile before the thread's own code. */
+	_lwkt_crit_exit(gd, td);
 	td->td_fn(td->td_arg);
 	lwkt_exit();
 }
@@ -439,7 +443,7 @@ lwkt_exit(void)
 	struct lwkt_thread *td = gd->gd_curthread;
 	if (td->td_flags & TDF_IDLE)
 		lwkt_panic("lwkt_exit() from an IPI function or idle loop");
-	td->td_critcount++;
+	_lwkt_crit_enter(td);	/* never left: the thread ends here */
 	LWKT_TRACE(thread_exit, gd->gd_cpuid, td->td_id);
 	if (td->td_flags & TDF_RUNQ)
 		rq_remove(gd, td);
@@ -460,11 +464,11 @@ lwkt_join(lwkt_thread_t td)
 		 * release store, and our check+sleep is one critical
 		 * section, so the wake-up cannot slip in between. */
 		struct lwkt_thread *me = gd->gd_curthread;
-		me->td_critcount++;
+		_lwkt_crit_enter(me);
 		while (atomic_load_explicit(&td->td_exited,
 					    memory_order_acquire) == 0)
 			lwkt_tsleep(td);
-		me->td_critcount--;
+		_lwkt_crit_exit(mycpu(), me);
 	} else {
 		uint32_t v;
 		while ((v = atomic_load_explicit(&td->td_exited,
@@ -484,7 +488,7 @@ lwkt_migrate(int cpu)
 		return EINVAL;
 	if (cpu == gd->gd_cpuid)
 		return 0;
-	td->td_critcount++;
+	_lwkt_crit_enter(td);
 	if (td->td_flags & TDF_RUNQ)
 		rq_remove(gd, td);
 	td->td_flags |= TDF_MIGRATING;
@@ -492,7 +496,7 @@ lwkt_migrate(int cpu)
 	gd->gd_migrating = td;	/* sent by the next context, off our stack */
 	_lwkt_switch_to(gd, choose_or_idle(gd));
 	/* Now on cpu `cpu` (post_switch there ran on the adopting side). */
-	td->td_critcount--;
+	_lwkt_crit_exit(mycpu(), td);
 	return 0;
 }
 

@@ -306,6 +306,7 @@ lwkt_gettoken(struct lwkt_token *tok)
 	if (tok != NULL) {
 		if (tok->t_design == LWKT_TOKEN_CPU_OWNED) {
 			if (__builtin_expect(_lwkt_token_cpu_fastget(tok), 1)) {
+				_lwkt_tok_fast_done();
 				trace_acquire(tok);
 				return;
 			}
@@ -392,6 +393,7 @@ lwkt_reltoken(struct lwkt_token *tok)
 {
 	if (tok != NULL && tok->t_design == LWKT_TOKEN_CPU_OWNED &&
 	    __builtin_expect(_lwkt_token_cpu_fastrel(tok), 1)) {
+		_lwkt_tok_fast_done();
 		LWKT_TRACE(token_release, tok, (uint32_t)lwkt_tls_gd->gd_cpuid,
 			   lwkt_tls_gd->gd_curthread->td_id);
 		return;

@@ -58,8 +58,7 @@ _lwkt_token_cpu_fastget(struct lwkt_token *tok)
 	 * was the largest cost of this path. */
 	bool crit = lwkt_rt->rt_hard_ipi;
 	if (crit)
-		td->td_critcount++;
-	atomic_signal_fence(memory_order_seq_cst);
+		_lwkt_crit_enter(td);
 	/* Relaxed, i.e. a plain load: only this cpu stores its own id. */
 	if (atomic_load_explicit(&tok->t_cpu, memory_order_relaxed) ==
 	    gd->gd_cpuid) {
@@ -71,9 +70,10 @@ _lwkt_token_cpu_fastget(struct lwkt_token *tok)
 		r->tr_counted = 1;
 		ok = true;
 	}
-	atomic_signal_fence(memory_order_seq_cst);
+	/* No poll here (it would be a call): lwkt_gettoken/lwkt_reltoken
+	 * run what a signal left meanwhile (_lwkt_tok_fast_done). */
 	if (crit)
-		td->td_critcount--;
+		_lwkt_crit_exit_noyield(td);
 	return ok;
 }
 
@@ -93,8 +93,7 @@ _lwkt_token_cpu_fastrel(struct lwkt_token *tok)
 	bool ok = false;
 	bool crit = lwkt_rt->rt_hard_ipi;	/* as in fastget */
 	if (crit)
-		td->td_critcount++;
-	atomic_signal_fence(memory_order_seq_cst);
+		_lwkt_crit_enter(td);
 	/* A last hold with a request pending goes the slow way (give it
 	 * away).  Relaxed load of the mask: a plain load; a bit set just
 	 * after it is served by the requester's poke IPI. */
@@ -104,9 +103,10 @@ _lwkt_token_cpu_fastrel(struct lwkt_token *tok)
 		ts->ts_n--;
 		ok = true;
 	}
-	atomic_signal_fence(memory_order_seq_cst);
+	/* No poll here (it would be a call): lwkt_gettoken/lwkt_reltoken
+	 * run what a signal left meanwhile (_lwkt_tok_fast_done). */
 	if (crit)
-		td->td_critcount--;
+		_lwkt_crit_exit_noyield(td);
 	return ok;
 }
 

@@ -74,6 +74,20 @@ _lwkt_tok_fast_state(struct lwkt_cpu *gd, struct lwkt_thread **tdp)
 	return ts;
 }
 
+/* After a fast path that succeeded: in hard-IPI mode it held a critical
+ * section without polling at its end, and a signal meanwhile left its
+ * IPIs in the rings: run them now (count back at 0 only). */
+static inline void
+_lwkt_tok_fast_done(void)
+{
+	if (__builtin_expect(lwkt_rt->rt_hard_ipi, 0)) {
+		struct lwkt_cpu *gd = lwkt_tls_gd;
+		struct lwkt_thread *td = gd->gd_curthread;
+		_lwkt_crit_enter(td);
+		_lwkt_crit_exit(gd, td);
+	}
+}
+
 /* ---- token_cpu.c: the cpu-owned design (file header there) ---- */
 
 /* Takes r's token if this cpu owns it; else, if request, asks the owner
