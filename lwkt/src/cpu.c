@@ -207,6 +207,7 @@ runtime_free(struct lwkt_runtime *rt)
 		_lwkt_inbox_fini(gd);
 		free(gd);
 	}
+	pthread_mutex_destroy(&rt->rt_threads_lock);
 	free(rt);
 }
 
@@ -275,6 +276,7 @@ lwkt_init(const struct lwkt_config *cfg_in)
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	rt->rt_stack_size = (rt->rt_stack_size + page - 1) & ~(page - 1);
 	atomic_store(&rt->rt_next_tid, 1);
+	pthread_mutex_init(&rt->rt_threads_lock, NULL);
 
 	if (rt->rt_fence == LWKT_FENCE_ASYMMETRIC) {
 		int q = membarrier(MEMBARRIER_CMD_QUERY);
@@ -343,6 +345,22 @@ lwkt_init(const struct lwkt_config *cfg_in)
 	return 0;
 }
 
+/* Names every thread lwkt_shutdown still waits for (name and id are
+ * immutable after create; the list is under its lock). */
+static void
+warn_live_threads(struct lwkt_runtime *rt)
+{
+	pthread_mutex_lock(&rt->rt_threads_lock);
+	fprintf(stderr, "lwkt_shutdown: still waiting for %d thread(s) to "
+		"exit:", atomic_load(&rt->rt_live_threads));
+	for (struct lwkt_thread *td = rt->rt_threads; td; td = td->td_allnext)
+		fprintf(stderr, " '%s' (id %llu%s)", td->td_name,
+			(unsigned long long)td->td_id,
+			td->td_joinable ? "" : ", detached");
+	fputc('\n', stderr);
+	pthread_mutex_unlock(&rt->rt_threads_lock);
+}
+
 void
 lwkt_shutdown(void)
 {
@@ -361,9 +379,7 @@ lwkt_shutdown(void)
 		struct timespec ts = {0, 200000};
 		nanosleep(&ts, NULL);
 		if (!warned && lwkt_now_ns() - t0 > 5000000000ull) {
-			fprintf(stderr, "lwkt_shutdown: still waiting for %d "
-				"thread(s) to exit\n",
-				atomic_load(&rt->rt_live_threads));
+			warn_live_threads(rt);
 			warned = true;
 		}
 	}

@@ -178,6 +178,10 @@ struct lwkt_thread {
 	void *td_msgport;		/* its own port (msgport_thread.c) */
 	void *td_tokens;		/* held tokens (token.c) */
 	char td_name[32];
+	/* All live threads of the runtime (rt_threads, under
+	 * rt_threads_lock): linked at create, unlinked at reap, read by
+	 * lwkt_shutdown to name the threads it waits for. */
+	struct lwkt_thread *td_allnext, *td_allprev;
 };
 
 /* ---- a cpu ("globaldata") ---- */
@@ -284,6 +288,8 @@ struct lwkt_runtime {
 	struct lwkt_cpu *rt_cpu[LWKT_MAXCPU];
 	_Atomic uint64_t rt_next_tid;
 	_Atomic int rt_live_threads;	/* all cpus; shutdown waits for 0 */
+	pthread_mutex_t rt_threads_lock;	/* create, reap, shutdown */
+	struct lwkt_thread *rt_threads;		/* under rt_threads_lock */
 };
 extern struct lwkt_runtime *lwkt_rt;
 
@@ -424,6 +430,8 @@ void _lwkt_adopt(void *td, void *unused);
 /* msgport_thread.c: the thread's own port, made at create, freed at
  * reap. */
 int _lwkt_msgport_thread_init(struct lwkt_thread *td, int cpu);
+void _lwkt_msgport_thread_migrate(struct lwkt_thread *td, int cpu);
+void _lwkt_msgport_thread_exited(struct lwkt_thread *td, bool detached);
 void _lwkt_msgport_thread_fini(struct lwkt_thread *td);
 
 /* serialize.c: true if the calling thread holds s. */

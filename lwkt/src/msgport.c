@@ -148,6 +148,10 @@ begin_send(struct lwkt_cpu *gd, lwkt_port_t port, lwkt_msg_t msg,
 	   uint32_t setflags, const char *fn)
 {
 	uint32_t f = fl_get(msg);
+	if (__builtin_expect(!(f & MSGF_DONE), 0) && f == 0 && msg->ms_id == 0)
+		lwkt_panic("%s: message %p was never initialized (flags 0, "
+			   "never sent): call lwkt_initmsg before the first "
+			   "send", fn, (void *)msg);
 	if (__builtin_expect(!(f & MSGF_DONE), 0))
 		lwkt_panic("%s: message %p (id %#llx, flags %#x) is still in "
 			   "flight: a message may be sent again only after "
@@ -170,10 +174,11 @@ begin_send(struct lwkt_cpu *gd, lwkt_port_t port, lwkt_msg_t msg,
 	msg->ms_error = 0;
 	msg->ms_id = next_msg_id(gd);
 	f = (f & ~(uint32_t)(MSGF_DONE | MSGF_REPLY | MSGF_QUEUED | MSGF_SYNC |
-			     MSGF_INTRANSIT)) | setflags;
+			     MSGF_INTRANSIT | MSGF_ABORT_ONARRIVAL)) |
+	    setflags;
 	fl_put(msg, f);
 	LWKT_TRACE(msg_send, msg->ms_id, port->mp_id, _lwkt_msg_cpu(gd),
-		   (uint32_t)port->mp_cpuid, _lwkt_msg_tid(gd), f);
+		   (uint32_t)_lwkt_port_cpuid(port), _lwkt_msg_tid(gd), f);
 }
 
 /* Hands msg to port (mp_putport); a function port runs its handler here. */
@@ -193,6 +198,10 @@ lwkt_domsg(lwkt_port_t port, lwkt_msg_t msg, int flags)
 	int error;
 
 	if (gd == NULL) {
+		/* No runtime: nothing would ever run a port's other side
+		 * (the runtime is "not started": as lwkt_create). */
+		if (lwkt_rt == NULL)
+			return ESHUTDOWN;
 		/* Outside LWKT: wait on a futex, reply port swapped for
 		 * this call only. */
 		lwkt_port_t saved = msg->ms_reply_port;
@@ -250,7 +259,7 @@ lwkt_forwardmsg(lwkt_port_t port, lwkt_msg_t msg)
 	LWKT_ASSERT(port != NULL, "lwkt_forwardmsg: NULL port");
 	msg->ms_target_port = port;
 	LWKT_TRACE(msg_send, msg->ms_id, port->mp_id, _lwkt_msg_cpu(gd),
-		   (uint32_t)port->mp_cpuid, _lwkt_msg_tid(gd), f);
+		   (uint32_t)_lwkt_port_cpuid(port), _lwkt_msg_tid(gd), f);
 	int error = beginmsg(gd, port, msg);
 	if (error != EASYNC) {
 		lwkt_replymsg(msg, error);
@@ -276,7 +285,7 @@ lwkt_replymsg(lwkt_msg_t msg, int error)
 	msg->ms_error = error;
 	fl_put(msg, f | MSGF_REPLY);
 	LWKT_TRACE(msg_reply, msg->ms_id, rp->mp_id, _lwkt_msg_cpu(gd),
-		   (uint32_t)rp->mp_cpuid, _lwkt_msg_tid(gd), error);
+		   (uint32_t)_lwkt_port_cpuid(rp), _lwkt_msg_tid(gd), error);
 	rp->mp_replyport(rp, msg);
 }
 
@@ -318,7 +327,12 @@ lwkt_waitport(lwkt_port_t port, int flags)
 void
 _lwkt_abort_at_port(lwkt_port_t p, lwkt_msg_t m, bool queued)
 {
-	if (queued) {
+	if (!queued && (fl_get(m) & MSGF_INTRANSIT)) {
+		/* Not arrived yet (a thread port's IPI is still in a ring):
+		 * no handler has it.  Its arrival, on this cpu after us,
+		 * replies it ECONNABORTED instead of queueing it. */
+		fl_put(m, fl_get(m) | MSGF_ABORT_ONARRIVAL);
+	} else if (queued) {
 		/* The handler never saw it: the abort replies it. */
 		lwkt_replymsg(m, ECONNABORTED);
 	} else if (!(fl_get(m) & (MSGF_REPLY | MSGF_DONE)) && m->ms_abortfn &&

@@ -28,6 +28,16 @@ _lwkt_msg_tid(struct lwkt_cpu *gd)
 	return gd ? gd->gd_curthread->td_id : 0;
 }
 
+/* The port's cpu.  A thread's own port follows its owner when it
+ * migrates: the old cpu stores the new value (relaxed) before it hands
+ * the thread over, so a sender may read a stale cpu, whose on-cpu
+ * function then forwards (msgport_thread.c). */
+static inline int
+_lwkt_port_cpuid(lwkt_port_t p)
+{
+	return __atomic_load_n(&p->mp_cpuid, __ATOMIC_RELAXED);
+}
+
 /* ---- flags: the owner's plain stores (never an RMW); DONE with release */
 
 static inline uint32_t

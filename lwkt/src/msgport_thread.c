@@ -24,17 +24,17 @@ block_self(void)
 	return mycpu();
 }
 
-static struct lwkt_cpu *
+static int
 port_cpu(lwkt_port_t p, const char *what, lwkt_msg_t m)
 {
 	struct lwkt_runtime *rt = lwkt_rt;
-	if (rt == NULL || p->mp_cpuid >= rt->rt_ncpus ||
-	    rt->rt_cpu[p->mp_cpuid]->gd_stopping)
+	int cpu = _lwkt_port_cpuid(p);
+	if (rt == NULL || cpu >= rt->rt_ncpus || rt->rt_cpu[cpu]->gd_stopping)
 		lwkt_panic("%s of message %p (id %#llx): port %llu lives on "
 			   "cpu %d, which has shut down", what, (void *)m,
 			   (unsigned long long)m->ms_id,
-			   (unsigned long long)p->mp_id, p->mp_cpuid);
-	return rt->rt_cpu[p->mp_cpuid];
+			   (unsigned long long)p->mp_id, cpu);
+	return cpu;
 }
 
 /* Runs f(p, m) on the port's cpu inside a critical section: here if we
@@ -45,15 +45,39 @@ on_port_cpu(lwkt_port_t p, lwkt_msg_t m, const char *what,
 	    void (*f)(void *, void *))
 {
 	struct lwkt_cpu *gd = mycpu();
-	if (gd != NULL && gd->gd_cpuid == p->mp_cpuid) {
+	if (gd != NULL && gd->gd_cpuid == _lwkt_port_cpuid(p)) {
 		struct lwkt_thread *td = gd->gd_curthread;
 		_lwkt_crit_enter(td);
 		f(p, m);
 		_lwkt_crit_exit(gd, td);
 	} else {
-		port_cpu(p, what, m);
-		lwkt_send_ipiq2(p->mp_cpuid, f, p, m);
+		lwkt_send_ipiq2(port_cpu(p, what, m), f, p, m);
 	}
+}
+
+/* On the port's cpu: the owner exited (its port lives until lwkt_join
+ * so that this is a clear panic, not a use-after-free). */
+static __attribute__((noreturn, cold)) void
+dead_owner(lwkt_port_t p, lwkt_msg_t m, const char *what)
+{
+	lwkt_panic("%s of message %p (id %#llx) to port %llu of thread '%s' "
+		   "(id %llu), which has exited: nobody will read it",
+		   what, (void *)m, (unsigned long long)m->ms_id,
+		   (unsigned long long)p->mp_id, p->mp_td->td_name,
+		   (unsigned long long)p->mp_td->td_id);
+}
+
+/* In an on-cpu function: true if the owner moved on (lwkt_migrate) after
+ * the sender read the port's cpu; then f follows it there, as
+ * DragonFly's thread-port remote functions chase td->td_gd. */
+static inline bool
+moved_on(lwkt_port_t p, lwkt_msg_t m, void (*f)(void *, void *))
+{
+	int cpu = _lwkt_port_cpuid(p);
+	if (__builtin_expect(cpu == mycpu()->gd_cpuid, 1))
+		return false;
+	lwkt_send_ipiq2(cpu, f, p, m);
+	return true;
 }
 
 /* On the port's cpu, in a critical section: the owner waits on the port
@@ -73,7 +97,19 @@ static void
 tport_put_oncpu(void *a1, void *a2)
 {
 	lwkt_port_t p = a1;
-	q_append(p, a2);
+	lwkt_msg_t m = a2;
+	if (moved_on(p, m, tport_put_oncpu))
+		return;
+	if (__builtin_expect(p->mp_flags & MSGPORTF_DEAD, 0))
+		dead_owner(p, m, "send");
+	if (__builtin_expect(fl_get(m) & MSGF_ABORT_ONARRIVAL, 0)) {
+		/* Aborted in transit (_lwkt_abort_at_port): the handler
+		 * never sees it. */
+		fl_put(m, fl_get(m) & ~(MSGF_INTRANSIT | MSGF_ABORT_ONARRIVAL));
+		lwkt_replymsg(m, ECONNABORTED);
+		return;
+	}
+	q_append(p, m);
 	tport_wake_owner(mycpu(), p);
 }
 
@@ -81,7 +117,7 @@ static int
 tport_putport(lwkt_port_t p, lwkt_msg_t m)
 {
 	struct lwkt_cpu *gd = mycpu();
-	if (gd == NULL || gd->gd_cpuid != p->mp_cpuid)
+	if (gd == NULL || gd->gd_cpuid != _lwkt_port_cpuid(p))
 		fl_put(m, fl_get(m) | MSGF_INTRANSIT);
 	on_port_cpu(p, m, "send", tport_put_oncpu);
 	return EASYNC;
@@ -91,12 +127,12 @@ static inline struct lwkt_thread *
 tport_owner_check(struct lwkt_cpu *gd, lwkt_port_t p, const char *fn)
 {
 	struct lwkt_thread *td = gd->gd_curthread;
-	if (__builtin_expect(p->mp_td != td || gd->gd_cpuid != p->mp_cpuid,
-			     0))
+	if (__builtin_expect(p->mp_td != td ||
+			     gd->gd_cpuid != _lwkt_port_cpuid(p), 0))
 		lwkt_panic("%s: thread port %llu belongs to thread '%s' on cpu "
 			   "%d; only its owner may read or wait on it", fn,
 			   (unsigned long long)p->mp_id, p->mp_td->td_name,
-			   p->mp_cpuid);
+			   _lwkt_port_cpuid(p));
 	return td;
 }
 
@@ -148,6 +184,10 @@ static void
 tport_reply_oncpu(void *a1, void *a2)
 {
 	lwkt_port_t p = a1;
+	if (moved_on(p, a2, tport_reply_oncpu))
+		return;
+	if (__builtin_expect(p->mp_flags & MSGPORTF_DEAD, 0))
+		dead_owner(p, a2, "reply");
 	q_reply(p, a2);
 	tport_wake_owner(mycpu(), p);
 }
@@ -198,6 +238,8 @@ tport_abort_oncpu(void *a1, void *a2)
 {
 	lwkt_port_t p = a1;
 	lwkt_msg_t m = a2;
+	if (moved_on(p, m, tport_abort_oncpu))
+		return;
 	_lwkt_abort_at_port(p, m, q_take(p, m));
 }
 
@@ -245,8 +287,22 @@ _lwkt_msgport_thread_init(struct lwkt_thread *td, int cpu)
 	return 0;
 }
 
+/* thread.c hook, on the old cpu while td migrates (off its stack, in a
+ * critical section), before the IPI that hands td to `cpu`: the port's
+ * queue goes with it (that IPI's release publishes it). */
 void
-_lwkt_msgport_thread_fini(struct lwkt_thread *td)
+_lwkt_msgport_thread_migrate(struct lwkt_thread *td, int cpu)
+{
+	lwkt_port_t p = td->td_msgport;
+	__atomic_store_n(&p->mp_cpuid, cpu, __ATOMIC_RELAXED);
+}
+
+/* thread.c hook, at reap on the thread's cpu: the port stays (a send
+ * that raced the exit panics clearly, dead_owner) until lwkt_join, or
+ * is freed now for a detached thread (nobody can join it: sending to it
+ * after its exit is the sender's use-after-free). */
+void
+_lwkt_msgport_thread_exited(struct lwkt_thread *td, bool detached)
 {
 	lwkt_port_t p = td->td_msgport;
 	if (p == NULL)
@@ -257,8 +313,18 @@ _lwkt_msgport_thread_fini(struct lwkt_thread *td)
 			   (unsigned long long)td->td_id, (void *)p->mp_head,
 			   (unsigned long long)p->mp_head->ms_id,
 			   (unsigned long long)p->mp_id);
+	p->mp_flags |= MSGPORTF_DEAD;
+	if (detached)
+		_lwkt_msgport_thread_fini(td);
+}
+
+/* thread.c hook: lwkt_join (after the reaper's release) or reap of a
+ * detached thread. */
+void
+_lwkt_msgport_thread_fini(struct lwkt_thread *td)
+{
+	free(td->td_msgport);
 	td->td_msgport = NULL;
-	free(p);
 }
 
 lwkt_port_t

@@ -83,6 +83,32 @@ _lwkt_choose(struct lwkt_cpu *gd)
 static void
 wakeup_local(void *ident, void *unused);
 
+/* The runtime's list of live threads (lwkt_shutdown names them). */
+static void
+all_link(struct lwkt_runtime *rt, struct lwkt_thread *td)
+{
+	pthread_mutex_lock(&rt->rt_threads_lock);
+	td->td_allprev = NULL;
+	td->td_allnext = rt->rt_threads;
+	if (rt->rt_threads)
+		rt->rt_threads->td_allprev = td;
+	rt->rt_threads = td;
+	pthread_mutex_unlock(&rt->rt_threads_lock);
+}
+
+static void
+all_unlink(struct lwkt_runtime *rt, struct lwkt_thread *td)
+{
+	pthread_mutex_lock(&rt->rt_threads_lock);
+	if (td->td_allprev)
+		td->td_allprev->td_allnext = td->td_allnext;
+	else
+		rt->rt_threads = td->td_allnext;
+	if (td->td_allnext)
+		td->td_allnext->td_allprev = td->td_allprev;
+	pthread_mutex_unlock(&rt->rt_threads_lock);
+}
+
 /* Frees what a dead thread left: its stack (we are off it now), its TSan
  * fiber; then hands td to its joiner (or frees it if detached). */
 static void
@@ -90,7 +116,8 @@ reap(struct lwkt_cpu *gd, struct lwkt_thread *td)
 {
 	_lwkt_ctx_fini(&td->td_ctx);
 	munmap(td->td_stack, td->td_stack_map);
-	_lwkt_msgport_thread_fini(td);
+	_lwkt_msgport_thread_exited(td, (td->td_flags & TDF_DETACHED) != 0);
+	all_unlink(lwkt_rt, td);
 	gd->gd_nthreads--;
 	if (td->td_flags & TDF_DETACHED) {
 		free(td);
@@ -124,6 +151,7 @@ post_switch(struct lwkt_cpu *gd)
 		 * here: a thread's cpu is stable except while it migrates
 		 * (do not lwkt_schedule a thread that is migrating). */
 		td->td_gd = lwkt_rt->rt_cpu[td->td_migrate_to];
+		_lwkt_msgport_thread_migrate(td, td->td_migrate_to);
 		lwkt_send_ipiq(td->td_migrate_to, _lwkt_adopt, td);
 	}
 }
@@ -421,6 +449,7 @@ lwkt_create_pri(lwkt_thread_fn fn, void *arg, int cpu, int flags, int pri,
 	td->td_gd = rt->rt_cpu[cpu];
 	atomic_fetch_add_explicit(&rt->rt_live_threads, 1,
 				  memory_order_relaxed);
+	all_link(rt, td);
 	if (tdp)
 		*tdp = td;
 	/* Hand it to its cpu: all of td above is published by the IPI. */
@@ -475,6 +504,7 @@ lwkt_join(lwkt_thread_t td)
 						 memory_order_acquire)) == 0)
 			_lwkt_futex(&td->td_exited, FUTEX_WAIT_PRIVATE, v);
 	}
+	_lwkt_msgport_thread_fini(td);
 	free(td);
 	return 0;
 }

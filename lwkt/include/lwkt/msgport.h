@@ -110,20 +110,27 @@ struct lwkt_msg {
 /* Internal: ms_reply_port was NULL at lwkt_initmsg (re-resolved to the
  * sending thread's port at each send). */
 #define MSGF_RPORT_AUTO	0x8000
+/* Internal: aborted while MSGF_INTRANSIT; its arrival replies it
+ * ECONNABORTED instead of queueing it (set on the port's cpu). */
+#define MSGF_ABORT_ONARRIVAL 0x4000
 
 /*
  * A port.  Queue fields (mp_head, mp_tail, mp_flags) are owned by:
  *   thread port      the owner thread's cpu, inside a critical section;
  *   spin port        whoever holds mp_u.spin;
  *   serializer port  whoever holds *mp_u.serialize.
- * mp_kind, mp_cpuid, mp_td, mp_id and the ops are set at init and
- * read-only after (senders read them without the owner's exclusion).
+ * mp_kind, mp_td, mp_id and the ops are set at init and read-only after
+ * (senders read them without the owner's exclusion).  mp_cpuid too,
+ * except in a thread's own port (lwkt_thread_port), which follows its
+ * owner across lwkt_migrate: the old cpu stores the new value (relaxed
+ * __atomic builtins on both sides) and forwards what still arrives.
  */
 struct lwkt_port {
 	struct lwkt_msg *mp_head;
 	struct lwkt_msg *mp_tail;
 	uint32_t mp_flags;		/* owned like the queue */
 #define MSGPORTF_WAITING 0x0001	/* someone sleeps until the port changes */
+#define MSGPORTF_DEAD	0x0002	/* thread port: its owner exited */
 	uint32_t mp_kind;		/* flavour: read-only after init */
 #define MSGPORTF_THREAD	0x0100
 #define MSGPORTF_SPIN	0x0200
@@ -154,10 +161,15 @@ struct lwkt_port {
 
 /* The thread's own port (created with the thread; never NULL for a live
  * LWKT thread).  lwkt_thread_port(NULL): the running thread's (NULL
- * outside LWKT). */
+ * outside LWKT).  It follows the thread across lwkt_migrate.  After the
+ * thread exits, the port stays until lwkt_join: a send or reply to it
+ * then aborts with a message naming the thread (a message still queued
+ * on it at exit aborts too).  A detached thread's port is freed at its
+ * exit: never send to it after that. */
 lwkt_port_t lwkt_thread_port(lwkt_thread_t td);
-/* A thread port for td (td must live on its cpu; it must not migrate
- * while the port is used). */
+/* A thread port for td, on td's cpu of the moment: unlike td's own port
+ * it does not follow td across lwkt_migrate (td must not migrate while
+ * the port is used). */
 void lwkt_initport_thread(lwkt_port_t port, lwkt_thread_t td);
 void lwkt_initport_spin(lwkt_port_t port);
 void lwkt_initport_serialize(lwkt_port_t port, struct lwkt_serialize *s);
@@ -193,6 +205,8 @@ lwkt_msg_flags(lwkt_msg_t msg)
  * block (spin-polls IPIs first while the cpu has nothing else to run,
  * for up to the idle spin budget, then sleeps).  Never returns EASYNC.
  * The reply is not queued on the reply port (MSGF_SYNC).  flags: 0.
+ * From outside LWKT before lwkt_init (or after lwkt_shutdown): returns
+ * ESHUTDOWN at once (nothing would run the other side).
  */
 int lwkt_domsg(lwkt_port_t port, lwkt_msg_t msg, int flags);
 /*
@@ -217,14 +231,21 @@ lwkt_msg_t lwkt_getport(lwkt_port_t port);
 lwkt_msg_t lwkt_waitport(lwkt_port_t port, int flags);
 /*
  * Asks the target to abort msg (MSGF_ABORTABLE, in flight).  The first
- * request per send wins (later ones return EALREADY): if msg is still
- * queued on the port it was sent to, it is removed and replied with
- * ECONNABORTED; if a handler already has it: thread port, ms_abortfn(msg)
- * runs once on the port's cpu, between the handler's steps; other ports,
- * the handler sees lwkt_msg_abort_requested().  The handler replies when
- * it chooses.  Either way msg is
- * replied exactly once.  Returns 0, EALREADY, or EINVAL (not abortable,
- * not in flight).  Forwarded messages: abort reaches the first port only.
+ * request per send wins (later ones return EALREADY).  On the side that
+ * owns the port msg was sent to (a thread port: its cpu, reached by IPI):
+ *   - still travelling to a thread port (MSGF_INTRANSIT): its arrival
+ *     replies it ECONNABORTED; no handler ever sees it;
+ *   - queued on the port: removed and replied ECONNABORTED;
+ *   - a handler has it: thread port, ms_abortfn(msg) runs once on the
+ *     port's cpu, between the handler's steps (if ms_abortfn is set);
+ *     every port, lwkt_msg_abort_requested(msg) turns true.  The handler
+ *     replies when it chooses.
+ * Either way msg is replied exactly once.  Returns 0, EALREADY, or EINVAL
+ * (not abortable, not in flight).  Forwarded messages: abort reaches the
+ * first port only.  Call it after the send returned (from the sender or a
+ * thread that learned of msg from it); with a thread port, msg must stay
+ * valid until the abort ran on the port's cpu, which may be after the
+ * reply.
  */
 int lwkt_abortmsg(lwkt_msg_t msg);
 /* The port owner removes a queued, unreplied MSGF_DROPABLE message from

@@ -83,7 +83,10 @@ void lwkt_wakeup(const void *ident);
 /* Ends the running thread.  Does not return. */
 __attribute__((noreturn)) void lwkt_exit(void);
 
-/* Moves the running thread to cpu; returns running there.  0 or EINVAL. */
+/* Moves the running thread to cpu; returns running there.  Its own
+ * message port (lwkt_thread_port) moves with it: messages queued there
+ * stay queued, and sends that raced the move are forwarded.  Its tokens
+ * are given up and re-acquired.  0 or EINVAL. */
 int lwkt_migrate(int cpu);
 
 #ifdef __cplusplus
