@@ -34,3 +34,20 @@ $(B)/tests/lwkt_%: $(B)/lwkt/tests/%.o $(B)/liblwkt.a
 
 # The Promela model of the idle/wake protocol (model checking in make check).
 -include lwkt/model/model.mk
+
+# C++ users: every public header compiles as C++ (C++11, 17 and 20; the
+# binary is the C++17 build) and the structs keep the C layout
+# (lwkt/tests/test_cxx.cc against cxx_layout.c, compiled as C).
+LWKT_CXX_FLAGS = $(CXXFLAGS) $(WARN) -pedantic -pthread $(SANFLAGS) \
+	-Ilwkt/include -Ilwkt/tests $(call pc_cflags,check)
+$(B)/lwkt/tests/cxx/test_cxx.o: lwkt/tests/test_cxx.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++11 $(LWKT_CXX_FLAGS) -fsyntax-only $<
+	$(CXX) -std=c++20 $(LWKT_CXX_FLAGS) -fsyntax-only $<
+	$(CXX) -std=c++17 $(LWKT_CXX_FLAGS) -MMD -MP -c $< -o $@
+$(B)/tests/lwkt_test_cxx: $(B)/lwkt/tests/cxx/test_cxx.o \
+		$(B)/lwkt/tests/cxx_layout.o $(B)/liblwkt.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LWKT_LIBS)
+TEST_BINS += $(B)/tests/lwkt_test_cxx
+-include $(B)/lwkt/tests/cxx/test_cxx.d

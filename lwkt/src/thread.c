@@ -429,7 +429,7 @@ lwkt_create_pri(lwkt_thread_fn fn, void *arg, int cpu, int flags, int pri,
 		free(td);
 		return ENOMEM;
 	}
-	/* Every thread has its own message port (msgport.c). */
+	/* Every thread has its own message port (msgport_thread.c). */
 	if (_lwkt_msgport_thread_init(td, cpu) != 0) {
 		munmap(td->td_stack, td->td_stack_map);
 		free(td);

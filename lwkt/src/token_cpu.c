@@ -180,7 +180,7 @@ cpu_grant_ipi(void *arg, void *unused)
 				  memory_order_seq_cst);
 	/* Receiver half of the Dekker pair (file header): after this fence
 	 * we see every request whose requester saw t_cpu != me. */
-	atomic_thread_fence(memory_order_seq_cst);
+	lwkt_fence_seq_cst();
 	tok->t_ref = 0;
 	tok->t_pin = 0;
 	bool woke = false;

@@ -43,10 +43,10 @@
 #ifndef LWKT_MSGPORT_H
 #define LWKT_MSGPORT_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lwkt/arch.h"
 #include "lwkt/serialize.h"
 #include "lwkt/thread.h"
 
@@ -82,8 +82,8 @@ struct lwkt_msg {
 	lwkt_port_t ms_reply_port;	/* NULL: the sending thread's port */
 	lwkt_port_t ms_abort_port;	/* the port abort goes to (send) */
 	void (*ms_abortfn)(lwkt_msg_t);	/* MSGF_ABORTABLE: see abortmsg */
-	_Atomic uint32_t ms_flags;
-	_Atomic uint32_t ms_abortreq;
+	LWKT_ATOMIC(uint32_t) ms_flags;
+	LWKT_ATOMIC(uint32_t) ms_abortreq;
 	int ms_error;			/* positive errno or 0, set at reply */
 	uint64_t ms_id;			/* trace id, set at each send */
 	union {
@@ -143,7 +143,7 @@ struct lwkt_port {
 	union {
 		/* spin port: 0 free, 1 held.  exchange(acquire) to take,
 		 * store(release) to drop: pairs with the next taker. */
-		_Atomic uint32_t spin;
+		LWKT_ATOMIC(uint32_t) spin;
 		struct lwkt_serialize *serialize;
 		void *data;		/* function port: user argument */
 	} mp_u;
@@ -197,7 +197,7 @@ void lwkt_initmsg_abortable(lwkt_msg_t msg, lwkt_port_t rport,
 static inline uint32_t
 lwkt_msg_flags(lwkt_msg_t msg)
 {
-	return atomic_load_explicit(&msg->ms_flags, memory_order_relaxed);
+	return __atomic_load_n(&msg->ms_flags, __ATOMIC_RELAXED);
 }
 
 /*
@@ -255,7 +255,7 @@ int lwkt_dropmsg(lwkt_msg_t msg);
 static inline bool
 lwkt_msg_abort_requested(lwkt_msg_t msg)
 {
-	return atomic_load_explicit(&msg->ms_abortreq, memory_order_relaxed);
+	return __atomic_load_n(&msg->ms_abortreq, __ATOMIC_RELAXED);
 }
 
 #ifdef __cplusplus

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <stdatomic.h>
+#include "lwkt/arch.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,8 +24,8 @@ extern "C" {
  * drop (pairs with the next taker).  ls_owner: the holder's identity, for
  * misuse checks only (relaxed). */
 struct lwkt_serialize {
-	_Atomic uint32_t ls_lock;
-	_Atomic(void *) ls_owner;
+	LWKT_ATOMIC(uint32_t) ls_lock;
+	LWKT_ATOMIC(void *) ls_owner;
 };
 
 void lwkt_serialize_init(struct lwkt_serialize *s);

@@ -42,9 +42,10 @@
 #ifndef LWKT_TOKEN_H
 #define LWKT_TOKEN_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "lwkt/arch.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -93,10 +94,10 @@ enum lwkt_token_design {
  *             it (relaxed: a plain load).
  */
 struct lwkt_token {
-	_Alignas(64) _Atomic uint64_t t_count;
-	_Atomic(void *) t_owner;
-	_Atomic uint64_t t_reqmask;
-	_Atomic int t_cpu;
+	LWKT_ALIGNAS(64) LWKT_ATOMIC(uint64_t) t_count;
+	LWKT_ATOMIC(void *) t_owner;
+	LWKT_ATOMIC(uint64_t) t_reqmask;
+	LWKT_ATOMIC(int) t_cpu;
 	int t_ref;
 	int t_pin;
 	int t_design;		/* enum lwkt_token_design, never DEFAULT */
