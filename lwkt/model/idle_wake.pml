@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * idle_wake.pml: the LWKT idle/wake protocol (issue 4, signalling mode 2)
+ * idle_wake.pml: the LWKT idle/wake protocol (signalling mode 2: idle target)
  * between one sender cpu S and one target cpu T, under x86-TSO.
  *
  * One source; the variant is chosen with -DVARIANT=n at "spin -a" time:
