@@ -188,8 +188,14 @@ service_main(void *arg)
 		int e = do_call(svc, sm);
 		LWKT_TRACE(sysmsg_end, (const void *)sm, call, sm->sm_result,
 			   e);
-		st_inc(&svc->ss_calls);
 		finish(svc, sm, e);	/* sm is not ours after this */
+		/* Counted once finished, with release: a reader that sees
+		 * the count (acquire in sysmsg_service_stats) also sees the
+		 * ss_abandoned update finish() made for this call. */
+		atomic_store_explicit(&svc->ss_calls,
+				      atomic_load_explicit(&svc->ss_calls,
+							   memory_order_relaxed)
+				      + 1, memory_order_release);
 	}
 }
 
@@ -249,8 +255,9 @@ sysmsg_service_cpu(struct sysmsg_service *svc)
 void
 sysmsg_service_stats(struct sysmsg_service *svc, struct sysmsg_stats *out)
 {
+	/* Pairs with the release in service_main(): calls first. */
 	out->ss_calls = atomic_load_explicit(&svc->ss_calls,
-					     memory_order_relaxed);
+					     memory_order_acquire);
 	out->ss_restarts = atomic_load_explicit(&svc->ss_restarts,
 						memory_order_relaxed);
 	out->ss_abandoned = atomic_load_explicit(&svc->ss_abandoned,

@@ -542,6 +542,11 @@ END_TEST
 #define RACE_MSGS 32
 
 static _Atomic uint64_t race_sent, race_collected;
+/* Closed by the test after sysmsg_service_stop(): an abandoned call may
+ * still be reading it after its client is gone (closing it in the
+ * client raced the service's pread, and a reused fd number would make
+ * that call read another file). */
+static int race_fd = -1;
 
 static void
 race_client(void *arg)
@@ -550,6 +555,7 @@ race_client(void *arg)
 	static char buf[RACE_MSGS][512];
 	int fd = open(file_path, O_RDONLY);
 	ck_assert_int_ge(fd, 0);
+	race_fd = fd;
 	uint64_t rng = 88172645463325252ull;
 	for (int r = 0; r < ROUNDS; r++) {
 		struct sysmsg_client *cl = sysmsg_client_create(RACE_MSGS);
@@ -575,7 +581,6 @@ race_client(void *arg)
 			lwkt_yield();
 		sysmsg_client_destroy(cl);
 	}
-	close(fd);
 }
 
 START_TEST(t_clients_destroyed_racing_the_service)
@@ -591,6 +596,7 @@ START_TEST(t_clients_destroyed_racing_the_service)
 	ck_assert_int_eq(lwkt_create(race_client, svc, 0, 0, &td, "r"), 0);
 	ck_assert_int_eq(lwkt_join(td), 0);
 	sysmsg_service_stop(svc);	/* everything sent was handled */
+	close(race_fd);
 	lwkt_shutdown();
 	/* every call ran; each was collected, freed at destroy (queued
 	 * reply) or freed by the service (abandoned) - counted by LSan */

@@ -89,7 +89,7 @@ int sysmsg_service_cpu(struct sysmsg_service *svc);
 
 /* Counters, written by the service thread, read relaxed. */
 struct sysmsg_stats {
-	uint64_t ss_calls;		/* calls performed */
+	uint64_t ss_calls;		/* calls performed and handed back */
 	uint64_t ss_restarts;		/* EINTR retries */
 	uint64_t ss_abandoned;		/* messages freed: client destroyed */
 };
