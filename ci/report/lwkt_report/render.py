@@ -64,7 +64,7 @@ def markdown(rep):
     L.append("## lwkt-lab performance: `%s` vs `%s`" % (rep["head"]["label"], rep["base"]["label"]))
     L.append("")
     L.append("**%d SLOWER · %d FASTER · %d UNKNOWN · %d SAME** — values divided by the floor "
-             "of the same run; a verdict needs the U test at α = %g **and** an effect of at "
+             "of the same run (to the power the benchmark follows it); a verdict needs the U test at α = %g **and** an effect of at "
              "least %g %%; effects are Hodges-Lehmann estimates with %g %% CIs (unit: %s)."
              % (c["SLOWER"], c["FASTER"], c["UNKNOWN"], c["SAME"], cfg["alpha"],
                 100 * cfg["effect_floor"], 100 * cfg["level"], rep["unit"]))

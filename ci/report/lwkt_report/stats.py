@@ -119,16 +119,17 @@ def unit_for(base, head, cfg):
     return "run" if min(len(base), len(head)) >= cfg.min_n else "repetition"
 
 
-def side_samples(runs, key, unit, normalise=True):
-    """Floor-normalised samples of `key` over runs, the raw medians, and
-    the floor used (None: none in these runs, values are raw)."""
+def side_samples(runs, key, unit, normalise=True, beta=1.0):
+    """Floor-normalised samples of `key` over runs (divided by the floor's
+    median to the power beta, see floor_beta), the raw medians, and the
+    floor used (None: none in these runs, values are raw)."""
     vals, raw, used = [], [], {}
     for r in runs:
         xs = r.samples.get(key)
         if not xs:
             continue
         f = floors.floor_of(key, r.samples.keys()) if normalise else None
-        fm = _median(r.samples[f]) if f else None
+        fm = _median(r.samples[f]) ** beta if f else None
         used[f] = used.get(f, 0) + 1
         norm = [v / fm for v in xs] if fm else list(xs)
         if unit == "run":
@@ -139,6 +140,42 @@ def side_samples(runs, key, unit, normalise=True):
             raw.extend(xs)
     floor = max(used, key=lambda k: used[k]) if used else None
     return vals, raw, floor
+
+
+def floor_beta(base, head, key, min_runs=4, regime=0.25):
+    """How much of the floor's run-to-run movement `key` follows: the
+    slope of log(key) on log(floor) over the per-run medians, pooled
+    within each side (centred per side), clipped to [0, 1].  Samples are
+    divided by floor**beta (a control variate).  A regime change moves the
+    floor and the benchmark together (beta near 1: the plain ratio); on a
+    quiet host the floor's own jitter is independent of the benchmark
+    (beta near 0: dividing by it would only add that jitter to every
+    benchmark normalised by it at once -- in a real A/A run here the
+    indirect-call floor read +6 % on one side and three benchmarks came
+    out 6-7 % FASTER).  With fewer than min_runs runs a side the slope
+    is not estimable, and a floor whose median moved more than `regime`
+    between the sides saw a regime change (2-9x here) that the slope
+    within the sides says nothing of: both give 1, the plain ratio."""
+    xs, fs, mids = [], [], []
+    for runs in (base, head):
+        lx, lf = [], []
+        for r in runs:
+            f = floors.floor_of(key, r.samples.keys())
+            if f and r.samples.get(key) and r.samples.get(f):
+                lx.append(math.log(_median(r.samples[key])))
+                lf.append(math.log(_median(r.samples[f])))
+        if len(lx) < min_runs:
+            return 1.0
+        mx, mf = sum(lx) / len(lx), sum(lf) / len(lf)
+        xs += [v - mx for v in lx]
+        fs += [v - mf for v in lf]
+        mids.append(statistics.median(lf))
+    if abs(mids[1] - mids[0]) > math.log1p(regime):
+        return 1.0
+    sff = sum(v * v for v in fs)
+    if sff <= 1e-12:
+        return 1.0
+    return min(1.0, max(0.0, sum(a * b for a, b in zip(xs, fs)) / sff))
 
 
 def key_in(run, key):
@@ -182,14 +219,20 @@ def compare(base, head, cfg):
     for k in bk:
         if k not in hset or k not in b_ok or k not in h_ok:
             continue
+        beta = floor_beta(base, head, k) if cfg.normalise and not floors.is_floor(k) else 1.0
         x, xr, xf = side_samples(base, k, unit, cfg.normalise)
         y, yr, yf = side_samples(head, k, unit, cfg.normalise)
+        if beta != 1.0:
+            xt = side_samples(base, k, unit, cfg.normalise, beta)[0]
+            yt = side_samples(head, k, unit, cfg.normalise, beta)[0]
+        else:
+            xt, yt = x, y
         wl, mech, params = k.split("/")[0], (k.split("/") + [""])[1], "/".join(k.split("/")[2:])
         res = {"key": k, "workload": wl, "mechanism": mech, "params": params,
                "floor": xf if xf == yf else None, "is_floor": floors.is_floor(k),
                "base_norm": _median(x), "head_norm": _median(y),
                "base_ns": _median(xr), "head_ns": _median(yr),
-               "base_values": x, "head_values": y}
+               "base_values": x, "head_values": y, "floor_beta": beta}
         if floors.is_floor(k):
             # The reference itself: its raw change says how the machine moved.
             res.update(verdict=None, raw_change=res["head_ns"] / res["base_ns"] - 1,
@@ -199,7 +242,7 @@ def compare(base, head, cfg):
                 res["note"] = "floors differ (base %s, head %s): raw values" % (xf, yf)
             nb = sum(1 for r in base if key_in(r, k))
             nh = sum(1 for r in head if key_in(r, k))
-            res.update(decide(x, y, cfg, few_runs=unit == "repetition"
+            res.update(decide(xt, yt, cfg, few_runs=unit == "repetition"
                               and min(nb, nh) < cfg.min_n))
             res.update(runs_base=nb, runs_head=nh)
             fs = spread.get(res["floor"], 1.0) if cfg.normalise else 1.0

@@ -191,6 +191,33 @@ class FalsePositiveRate(unittest.TestCase):
             comparisons += sum(1 for r in cmp["results"] if r["verdict"])
         self.assertGreater(alarms / comparisons, 0.02)
 
+    def test_floor_jitter_alone_is_no_alarm(self):
+        """A quiet host (no regime change) where only the indirect-call
+        floor reads 6 % slower on one side, as in a real A/A run here: the
+        benchmarks normalised to it must not all come out FASTER.  The
+        plain ratio (beta forced to 1) does flag them -- the control."""
+        rng = synth.rng(13)
+        quiet = dict(regime_sigma=0.0, jitter=0.01, drift=0.005, outlier_p=0.0)
+        base = synth.runs(8, rng, **quiet)
+        head = synth.runs(8, rng, **quiet)
+        for r in head:
+            r.samples["call/floor_indirect"] = [v * 1.06 for v in r.samples["call/floor_indirect"]]
+        v = verdicts(stats.compare(base, head, stats.Config()))
+        self.assertNotIn(stats.FASTER, v.values(), v)
+        self.assertNotIn(stats.SLOWER, v.values(), v)
+        orig = stats.floor_beta
+        try:
+            stats.floor_beta = lambda *a, **k: 1.0
+            plain = verdicts(stats.compare(base, head, stats.Config()))
+        finally:
+            stats.floor_beta = orig
+        self.assertEqual(plain[PLANT], stats.FASTER)
+        # ...and a real change on that quiet host is still found.
+        slow = synth.runs(8, rng, slow={PLANT + "/real_time": 1.3}, **quiet)
+        for r in slow:
+            r.samples["call/floor_indirect"] = [v * 1.06 for v in r.samples["call/floor_indirect"]]
+        self.assertEqual(verdicts(stats.compare(base, slow, stats.Config()))[PLANT], stats.SLOWER)
+
     def test_inrun_split(self):
         rng = synth.rng(12)
         a, n, flagged = stats.aa_rate(synth.runs(10, rng), stats.Config())
