@@ -39,4 +39,10 @@ bool bench_need_two_cpus(gbench_state *st);
 /* Pins the calling thread; on failure marks st skipped and returns false. */
 bool bench_pin_self(gbench_state *st, unsigned pu);
 
+/* The end of a readmostly/ benchmark: skips it with `err` when not NULL,
+ * else reports reads (both threads') and updates as rates and `items`
+ * operations of the benchmark thread. */
+void bench_rm_report(gbench_state *st, const char *err, uint64_t reads,
+		     uint64_t updates, uint64_t items);
+
 #endif /* LWKT_BENCH_BENCH_H */

@@ -408,16 +408,9 @@ bm_readmostly_lock(gbench_state *st, enum rm_lock kind)
 	int pin = bench_thread_join(&th);
 	pthread_mutex_destroy(&t.rt_mutex);
 	pthread_rwlock_destroy(&t.rt_rwlock);
-	if (pin)
-		gbench_skip_with_error(st, "cannot pin the reader thread");
-	else if (torn || t.rt_torn)
-		gbench_skip_with_error(st, "a reader saw a torn entry");
-	else {
-		gbench_counter(st, "reads", (double)(reads + t.rt_reads),
-			       GBENCH_CTR_RATE);
-		gbench_counter(st, "updates", (double)updates, GBENCH_CTR_RATE);
-		gbench_set_items_processed(st, (int64_t)i);
-	}
+	bench_rm_report(st, pin ? "cannot pin the reader thread" :
+			torn || t.rt_torn ? "a reader saw a torn entry" : NULL,
+			reads + t.rt_reads, updates, i);
 }
 
 static void bm_rm_mutex(gbench_state *st) { bm_readmostly_lock(st, RM_MUTEX); }

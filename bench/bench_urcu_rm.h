@@ -93,18 +93,10 @@ rmu_bench(gbench_state *st, enum urcuq_reclaim how)
 	URCUQ_ONLINE();
 	RCU(unregister_thread)();
 	urcuq_table_fini(&s.ru_t);
-	if (pin)
-		gbench_skip_with_error(st, "cannot pin the reader thread");
-	else if (nomem)
-		gbench_skip_with_error(st, "out of memory during updates");
-	else if (torn || s.ru_torn)
-		gbench_skip_with_error(st, "a reader saw a torn entry");
-	else {
-		gbench_counter(st, "reads", (double)(reads + s.ru_reads),
-			       GBENCH_CTR_RATE);
-		gbench_counter(st, "updates", (double)updates, GBENCH_CTR_RATE);
-		gbench_set_items_processed(st, (int64_t)i);
-	}
+	bench_rm_report(st, pin ? "cannot pin the reader thread" :
+			nomem ? "out of memory during updates" :
+			torn || s.ru_torn ? "a reader saw a torn entry" : NULL,
+			reads + s.ru_reads, updates, i);
 }
 
 static void rmu_sync(gbench_state *st) { rmu_bench(st, URCUQ_SYNC); }

@@ -58,3 +58,16 @@ bench_pin_self(gbench_state *st, unsigned pu)
 	gbench_skip_with_error(st, msg);
 	return false;
 }
+
+void
+bench_rm_report(gbench_state *st, const char *err, uint64_t reads,
+		uint64_t updates, uint64_t items)
+{
+	if (err) {
+		gbench_skip_with_error(st, err);
+		return;
+	}
+	gbench_counter(st, "reads", (double)reads, GBENCH_CTR_RATE);
+	gbench_counter(st, "updates", (double)updates, GBENCH_CTR_RATE);
+	gbench_set_items_processed(st, (int64_t)items);
+}
