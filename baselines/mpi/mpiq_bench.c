@@ -32,6 +32,7 @@
 #include <limits.h>
 #include <mpi.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,13 +440,15 @@ mpiq_latency(int rank, size_t size, long iters, long skip, char *sbuf,
 	return bad;
 }
 
-/* OSU's osu_bw: windowed stream rank 0 -> rank 1 from one send buffer
- * into one receive buffer, a 4-byte ack per window.  Only lengths are
- * checked (the statuses are filled by MPI_Waitall anyway; the payload
- * is never touched, as in osu_bw). */
+/* The windowed stream rank 0 -> rank 1, a 4-byte ack per window.
+ * Unchecked (OSU's osu_bw): every message of the window uses the same
+ * buffer (win[j] all alike) and only lengths are checked (the statuses
+ * are filled by MPI_Waitall anyway; the payload is never touched, as in
+ * osu_bw).  Checked: MPIQ_WINDOW distinct buffers, every message marked
+ * by the sender and checked by the receiver. */
 static long
-mpiq_bandwidth(int rank, size_t size, long iters, long skip, char *sbuf,
-	       char *rbuf, double *t, double *cpu, uint64_t *seq)
+mpiq_bandwidth(int rank, size_t size, long iters, long skip, char *const *win,
+	       char *ack, bool checked, double *t, double *cpu, uint64_t *seq)
 {
 	int peer = !rank;
 	long bad = 0;
@@ -461,75 +464,29 @@ mpiq_bandwidth(int rank, size_t size, long iters, long skip, char *sbuf,
 		}
 		if (rank == 0) {
 			for (int j = 0; j < MPIQ_WINDOW; j++) {
+				if (checked)
+					mpiq_mark(win[j], size, i * MPIQ_WINDOW + j);
 				BL_TRACE(mpi_send, rank, peer, MPIQ_TAG_DATA,
 					 size, *seq + (uint64_t)j);
-				MPI_Isend(sbuf, (int)size, MPI_BYTE, peer,
-					  MPIQ_TAG_DATA, MPI_COMM_WORLD, &req[j]);
-			}
-			MPI_Waitall(MPIQ_WINDOW, req, st);
-			MPI_Recv(rbuf, MPIQ_ACK, MPI_BYTE, peer, MPIQ_TAG_ACK,
-				 MPI_COMM_WORLD, &st[0]);
-			bad += !mpiq_len_ok(MPIQ_ACK, &st[0]);
-		} else {
-			for (int j = 0; j < MPIQ_WINDOW; j++)
-				MPI_Irecv(rbuf, (int)size, MPI_BYTE, peer,
-					  MPIQ_TAG_DATA, MPI_COMM_WORLD, &req[j]);
-			MPI_Waitall(MPIQ_WINDOW, req, st);
-			for (int j = 0; j < MPIQ_WINDOW; j++) {
-				BL_TRACE(mpi_recv, rank, peer, MPIQ_TAG_DATA,
-					 size, *seq + (uint64_t)j);
-				bad += !mpiq_len_ok(size, &st[j]);
-			}
-			MPI_Send(sbuf, MPIQ_ACK, MPI_BYTE, peer, MPIQ_TAG_ACK,
-				 MPI_COMM_WORLD);
-		}
-		*seq += MPIQ_WINDOW;
-	}
-	*t = MPI_Wtime() - t0;
-	*cpu = mpiq_cpu_s() - c0;
-	return bad;
-}
-
-/* The checked stream: the same window from MPIQ_WINDOW distinct buffers,
- * every message marked by the sender and checked by the receiver. */
-static long
-mpiq_bandwidth_checked(int rank, size_t size, long iters, long skip,
-		       char **bufs, char *ack, double *t, double *cpu,
-		       uint64_t *seq)
-{
-	int peer = !rank;
-	long bad = 0;
-	double t0 = 0, c0 = 0;
-	MPI_Request req[MPIQ_WINDOW];
-	MPI_Status st[MPIQ_WINDOW];
-
-	MPI_Barrier(MPI_COMM_WORLD);
-	for (long i = 0; i < iters + skip; i++) {
-		if (i == skip) {
-			t0 = MPI_Wtime();
-			c0 = mpiq_cpu_s();
-		}
-		if (rank == 0) {
-			for (int j = 0; j < MPIQ_WINDOW; j++) {
-				mpiq_mark(bufs[j], size, i * MPIQ_WINDOW + j);
-				BL_TRACE(mpi_send, rank, peer, MPIQ_TAG_DATA,
-					 size, *seq + (uint64_t)j);
-				MPI_Isend(bufs[j], (int)size, MPI_BYTE, peer,
+				MPI_Isend(win[j], (int)size, MPI_BYTE, peer,
 					  MPIQ_TAG_DATA, MPI_COMM_WORLD, &req[j]);
 			}
 			MPI_Waitall(MPIQ_WINDOW, req, st);
 			MPI_Recv(ack, MPIQ_ACK, MPI_BYTE, peer, MPIQ_TAG_ACK,
 				 MPI_COMM_WORLD, &st[0]);
+			bad += !mpiq_len_ok(MPIQ_ACK, &st[0]);
 		} else {
 			for (int j = 0; j < MPIQ_WINDOW; j++)
-				MPI_Irecv(bufs[j], (int)size, MPI_BYTE, peer,
+				MPI_Irecv(win[j], (int)size, MPI_BYTE, peer,
 					  MPIQ_TAG_DATA, MPI_COMM_WORLD, &req[j]);
 			MPI_Waitall(MPIQ_WINDOW, req, st);
 			for (int j = 0; j < MPIQ_WINDOW; j++) {
 				BL_TRACE(mpi_recv, rank, peer, MPIQ_TAG_DATA,
 					 size, *seq + (uint64_t)j);
-				bad += !mpiq_check(bufs[j], size,
-						   i * MPIQ_WINDOW + j, &st[j]);
+				bad += checked
+				    ? !mpiq_check(win[j], size,
+						  i * MPIQ_WINDOW + j, &st[j])
+				    : !mpiq_len_ok(size, &st[j]);
 			}
 			MPI_Send(ack, MPIQ_ACK, MPI_BYTE, peer, MPIQ_TAG_ACK,
 				 MPI_COMM_WORLD);
@@ -586,6 +543,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "lwkt-bench-mpi: rank %d: out of memory\n", rank);
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
+	/* osu_bw's window: one buffer a side, the ack from the other one. */
+	char *one[MPIQ_WINDOW];
+	for (int j = 0; j < MPIQ_WINDOW; j++)
+		one[j] = rank == 0 ? sbuf : rbuf;
 	memset(sbuf, 0, bufsize);
 
 	struct mpiq_out o = {.f = stdout};
@@ -622,12 +583,11 @@ main(int argc, char **argv)
 				} else {
 					iters = large ? cfg.bw_iters_large : cfg.bw_iters;
 					skip = large ? cfg.bw_skip_large : cfg.bw_skip;
-					bad += kind == MPIQ_BW
-					    ? mpiq_bandwidth(rank, size, iters, skip,
-						sbuf, rbuf, &t, &cpu, &seq)
-					    : mpiq_bandwidth_checked(rank, size,
-						iters, skip, bufs, ack, &t, &cpu,
-						&seq);
+					bool chk = kind == MPIQ_BW_CHECKED;
+					bad += mpiq_bandwidth(rank, size, iters,
+					    skip, chk ? bufs : one, chk ? ack :
+					    rank == 0 ? rbuf : sbuf, chk,
+					    &t, &cpu, &seq);
 				}
 				if (rank != 0)
 					continue;
