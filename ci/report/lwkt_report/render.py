@@ -285,7 +285,7 @@ def html_page(rep):
     P.append("<!DOCTYPE html><html><head><meta charset='utf-8'>"
              "<title>lwkt-lab performance report</title><style>%s</style></head><body>" % _CSS)
     P.append("<h1>lwkt-lab performance: %s vs %s</h1>" % (e(rep["head"]["label"]), e(rep["base"]["label"])))
-    P.append("<p><b>%d SLOWER · %d FASTER · %d UNKNOWN · %d SAME</b> — floor-normalised; "
+    P.append("<p><b>%d SLOWER · %d FASTER · %d UNKNOWN · %d SAME</b> — floor-normalised (divided by the floor to the power the benchmark follows it); "
              "U test α = %g and effect ≥ %g %%; Hodges-Lehmann effects with %g %% CIs; unit: %s.</p>"
              % (c["SLOWER"], c["FASTER"], c["UNKNOWN"], c["SAME"], cfg["alpha"],
                 100 * cfg["effect_floor"], 100 * cfg["level"], e(rep["unit"])))
