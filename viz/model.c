@@ -402,11 +402,16 @@ lane_close_to(struct viz_model *m, int lane, struct viz_lane *l, int d,
 	return 0;
 }
 
-static void
-lane_open(struct viz_lane *l, enum viz_span_kind k, uint64_t t,
-	  uint64_t label, int name_id)
+/* Pushes a frame and tells the output (span_open), if it asks. */
+static int
+lane_open(struct viz_model *m, int lane, struct viz_lane *l,
+	  enum viz_span_kind k, uint64_t t, uint64_t label, int name_id,
+	  unsigned flags)
 {
-	l->st[l->sp++] = (struct viz_frame){ k, t, label, name_id, 0 };
+	struct viz_span s = { lane, l->sp, k, t, t, label, flags, name_id };
+
+	l->st[l->sp++] = (struct viz_frame){ k, t, label, name_id, flags };
+	return m->ops->span_open ? m->ops->span_open(m->out, &s) : 0;
 }
 
 /* The name id of thread tid of the lane's process, -1 if unnamed. */
@@ -429,9 +434,8 @@ lane_state(struct viz_model *m, int lane, struct viz_lane *l,
 {
 	if (lane_close_to(m, lane, l, 0, t, VIZ_SPAN_CUT, 0))
 		return -1;
-	lane_open(l, k, t, label, k == VIZ_SPAN_THREAD ?
-		  thread_name_id(m, l->vpid, label) : -1);
-	return 0;
+	return lane_open(m, lane, l, k, t, label, k == VIZ_SPAN_THREAD ?
+			 thread_name_id(m, l->vpid, label) : -1, 0);
 }
 
 static int
@@ -452,15 +456,15 @@ lane_push(struct viz_model *m, int lane, struct viz_lane *l,
 			}
 		}
 	}
-	if (l->sp == 0)
-		lane_open(l, VIZ_SPAN_UNKNOWN, t, 0, -1); /* keeps depths stable */
+	if (l->sp == 0 &&	/* keeps depths stable */
+	    lane_open(m, lane, l, VIZ_SPAN_UNKNOWN, t, 0, -1, 0))
+		return -1;
 	if (l->sp >= VIZ_MAX_DEPTH) {
 		m->c.depth_overflow++;
 		return 0;
 	}
-	lane_open(l, k, t, label, k == VIZ_SPAN_CRIT ?
-		  thread_name_id(m, l->vpid, label) : -1);
-	return 0;
+	return lane_open(m, lane, l, k, t, label, k == VIZ_SPAN_CRIT ?
+			 thread_name_id(m, l->vpid, label) : -1, 0);
 }
 
 /* Closes the innermost open section of kind k (and what is inside it). */
@@ -513,12 +517,14 @@ lane_switch(struct viz_model *m, int lane, struct viz_lane *l,
 		return -1;
 	s = map_find(m->keys, to, key2(KT_THR, l->vpid, p->inst, 0, 0));
 	if (s && s->nsaved) {
-		for (int i = 0; i < s->nsaved && l->sp < VIZ_MAX_DEPTH; i++) {
-			l->st[l->sp] = s->saved[i];
-			l->st[l->sp].t0 = t;
-			l->st[l->sp++].flags = VIZ_SPAN_RESUMED;
-		}
-		s->nsaved = 0;
+		int n = s->nsaved;
+		s->nsaved = 0;	/* s may move: lane_open may write output */
+		struct viz_frame saved[VIZ_MAX_DEPTH];
+		memcpy(saved, s->saved, (size_t)n * sizeof(saved[0]));
+		for (int i = 0; i < n && l->sp < VIZ_MAX_DEPTH; i++)
+			if (lane_open(m, lane, l, saved[i].kind, t, saved[i].label,
+				      saved[i].name_id, VIZ_SPAN_RESUMED))
+				return -1;
 	}
 	return 0;
 }
@@ -532,7 +538,7 @@ lat_add(struct viz_model *m, int bench, enum viz_lat_metric metric, int src,
 	struct viz_slot *s;
 	bool fresh;
 
-	if (src < 0 || dst < 0)
+	if (src < 0 || dst < 0 || !m->keep_samples)
 		return 0;
 	s = map_put(m->lat_idx, (uint64_t)bench << 8 | (uint64_t)metric,
 		    key2(KT_LAT, 0, 0, (uint64_t)src, (uint64_t)dst), &fresh);
@@ -636,6 +642,7 @@ viz_model_init(struct viz_model *m, const struct viz_out_ops *ops, void *out)
 	}
 	m->capbench = 8;
 	m->nbench = 1;		/* [0]: outside any benchmark */
+	m->keep_samples = true;
 	(void)viz_evdesc_get();
 	return 0;
 }
@@ -691,7 +698,7 @@ lane_infer(struct viz_model *m, int lane, struct viz_lane *l,
 	}
 	if (tf < 0) {
 		if (l->sp == 0)
-			lane_open(l, VIZ_SPAN_UNKNOWN, t, 0, -1);
+			return lane_open(m, lane, l, VIZ_SPAN_UNKNOWN, t, 0, -1, 0);
 		return 0;
 	}
 	if (l->sp > 0 && l->st[0].kind != VIZ_SPAN_UNKNOWN)

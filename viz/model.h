@@ -223,6 +223,13 @@ extern const char *const viz_lat_name[VIZ_LAT__COUNT];
 /* What an output receives.  Each returns 0, or -1 after an I/O error. */
 struct viz_out_ops {
 	int (*lane_new)(void *o, int lane);
+	/* Optional (NULL: not called): a span opens at s->t0 (t1 == t0);
+	 * called in time order per lane, outer before inner, so an output can
+	 * write begin/end pairs as they happen.  A span whose kind changes
+	 * while open (an unknown running state that turns out to be a
+	 * thread's, under a nested section) keeps the kind it opened with
+	 * here; span() reports the final one. */
+	int (*span_open)(void *o, const struct viz_span *s);
 	int (*span)(void *o, const struct viz_span *s);
 	int (*overlay)(void *o, const struct viz_overlay *v);
 	int (*flow)(void *o, enum viz_flow_step step, const struct viz_msg *m,
@@ -319,6 +326,9 @@ struct viz_model {
 	uint64_t calib_n;		/* events the measurement recorded */
 	struct viz_pgap *pgaps;		/* owned, npgaps entries */
 	int npgaps;
+	/* false: no latency or stage samples are kept (outputs that do not
+	 * show them: memory stays bounded by what is in flight). */
+	bool keep_samples;
 	struct viz_counts c;
 };
 

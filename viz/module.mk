@@ -1,10 +1,11 @@
-# viz/: the babeltrace2 plugin (sink.lwkt.timeline, sink.lwkt.chrome).
+# viz/: the babeltrace2 plugin (sink.lwkt.timeline, sink.lwkt.chrome,
+# sink.lwkt.perfetto).
 # The .so goes alone into $(B)/viz/ because babeltrace2's --plugin-path
 # loads every plugin file of a directory and does not recurse.
 VIZ_DIR := $(B)/viz
 VIZ_PLUGIN := $(VIZ_DIR)/lwkt-viz.so
 VIZ_SRCS := viz/plugin.c viz/sink.c viz/model.c viz/jsonw.c viz/out_html.c \
-	viz/out_chrome.c viz/template.c
+	viz/out_chrome.c viz/out_perfetto.c viz/pbw.c viz/template.c
 VIZ_OBJS := $(VIZ_SRCS:viz/%.c=$(B)/viz-obj/%.o)
 VIZ_BT_CFLAGS := $(call pc_cflags,babeltrace2)
 
@@ -32,11 +33,15 @@ $(B)/viz-obj/tests/%.o: viz/tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(VIZ_BT_CFLAGS) -Iviz \
 		-DVIZ_PLUGIN_PATH='"$(VIZ_PLUGIN)"' -MMD -MP -c $< -o $@
-$(B)/tests/viz_%: $(B)/viz-obj/tests/%.o $(B)/viz-obj/model.o $(B)/viz-obj/jsonw.o
+$(B)/tests/viz_%: $(B)/viz-obj/tests/%.o $(B)/viz-obj/model.o $(B)/viz-obj/jsonw.o \
+		$(B)/viz-obj/pbw.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(call pc_libs,babeltrace2)
 
-# make view: out/trace/ (make trace) -> out/timeline.html, out/timeline.json.
+# make view: out/trace/ (make trace) -> out/timeline.html,
+# out/timeline.perfetto-trace, out/timeline.json (the JSON only when a
+# viewer can load it: sink.lwkt.chrome refuses past 256 MiB, and make view
+# then says so and goes on without it).
 # The trace's metadata is checked first (babeltrace2 2.0.4 hangs forever on
 # one cut inside a packet), and each babeltrace2 run is bounded anyway
 # (--foreground: a Ctrl-C still reaches it).
@@ -44,6 +49,7 @@ VIZ_BT := babeltrace2 --plugin-path=$(VIZ_DIR)
 VIEW_TRACE ?= $(OUT)/trace
 VIEW_HTML ?= $(OUT)/timeline.html
 VIEW_JSON ?= $(OUT)/timeline.json
+VIEW_PFTRACE ?= $(OUT)/timeline.perfetto-trace
 VIEW_TIMEOUT ?= 900
 # The floors and untraced times beside the stage breakdown, when present.
 VIEW_BENCH ?= out/bench.json
@@ -58,10 +64,17 @@ view: $(VIZ_PLUGIN)
 	  echo "make view: $(VIEW_TRACE) cannot be read safely (above): record it again ('make trace')" >&2; exit 1; }
 	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.timeline \
 		-p 'path="$(VIEW_HTML)"'"$$( [ -f '$(VIEW_BENCH)' ] && printf ',bench="%s"' '$(VIEW_BENCH)' )" || $(VIEW_FAIL)
-	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.chrome -p 'path="$(VIEW_JSON)"' || $(VIEW_FAIL)
-	@echo "make view: $(VIEW_HTML) (open in a browser), $(VIEW_JSON) (ui.perfetto.dev, chrome://tracing)"
+	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.perfetto -p 'path="$(VIEW_PFTRACE)"' || $(VIEW_FAIL)
+	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.chrome -p 'path="$(VIEW_JSON)"' 2>'$(VIEW_JSON).log' || { \
+	  rc=$$?; cat '$(VIEW_JSON).log' >&2; \
+	  if grep -q "no viewer can load it" '$(VIEW_JSON).log'; then \
+	    rm -f '$(VIEW_JSON)' '$(VIEW_JSON).log'; \
+	    echo "make view: no $(VIEW_JSON) (too large for a JSON viewer, above): open $(VIEW_PFTRACE) in ui.perfetto.dev" >&2; \
+	  else rm -f '$(VIEW_JSON).log'; [ $$rc -eq 124 ] && echo "make view: babeltrace2 did not finish within $(VIEW_TIMEOUT) s (VIEW_TIMEOUT)" >&2; exit $$rc; fi; }
+	@cat '$(VIEW_JSON).log' 2>/dev/null >&2; rm -f '$(VIEW_JSON).log'
+	@echo "make view: $(VIEW_HTML) (open in a browser), $(VIEW_PFTRACE) (ui.perfetto.dev), $(VIEW_JSON) (chrome://tracing)"
 RUN_STEPS += view
-RUN_OUTPUTS += timeline.html timeline.json
+RUN_OUTPUTS += timeline.html timeline.perfetto-trace timeline.json
 
 # The generic-trace generator used by viz-check (normal build only).
 VIZ_TRACEF := build/viz-obj/tracef_gen

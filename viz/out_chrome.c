@@ -3,8 +3,10 @@
  * out_chrome.c - sink.lwkt.chrome: Chrome trace-event JSON, streamed.
  *
  * One process per traced process (pid = its vpid, 1 when the trace has
- * none) whose threads are its lwkt cpus (tid = cpu, thread_name "CPU n"):
- * Perfetto attaches flows to thread tracks only.
+ * none) whose threads are its lwkt cpus (tid = cpu + 1, thread_name
+ * "CPU n"): Perfetto attaches flows to thread tracks only, and its older
+ * versions merged a JSON tid 0 into tid 1 (so no lane has tid 0).  Every
+ * record has a "cat" (metadata: "__metadata"): some viewers filter on it.
  * Running thread / idle / sleep / critical section / IPI handling are
  * complete events ("X"), written when they close (so, per track, in order
  * of their end time); each hop of a message is a flow s -> f (send ->
@@ -30,6 +32,13 @@
 
 #define VIZ_GAP_TID 100000
 #define VIZ_BENCH_TID 200000
+
+/* The JSON tid of an lwkt cpu's track: never 0 (see the header). */
+static int64_t
+cpu_tid(int cpu)
+{
+	return (int64_t)cpu + 1;
+}
 
 static void
 rec_start(struct viz_comp *c)
@@ -60,7 +69,7 @@ where_pt(struct viz_comp *c, uint32_t pid, int64_t tid, uint64_t ts)
 static void
 where(struct viz_comp *c, int lane, uint64_t ts)
 {
-	where_pt(c, lane_pid(c, lane), viz_model_lane_cpu(&c->model, lane), ts);
+	where_pt(c, lane_pid(c, lane), cpu_tid(viz_model_lane_cpu(&c->model, lane)), ts);
 }
 
 static int
@@ -76,13 +85,13 @@ meta_thread(struct viz_comp *c, uint32_t pid, int64_t tid, const char *name,
 	    int64_t sort)
 {
 	rec_start(c);
-	fprintf(c->f, "{\"ph\":\"M\",\"pid\":%" PRIu32 ",\"tid\":%" PRId64
-		",\"name\":\"thread_name\",\"args\":{\"name\":\"%s\"}}", pid, tid,
-		name);
+	fprintf(c->f, "{\"ph\":\"M\",\"cat\":\"__metadata\",\"pid\":%" PRIu32
+		",\"tid\":%" PRId64 ",\"name\":\"thread_name\",\"args\":{\"name\":"
+		"\"%s\"}}", pid, tid, name);
 	rec_start(c);
-	fprintf(c->f, "{\"ph\":\"M\",\"pid\":%" PRIu32 ",\"tid\":%" PRId64
-		",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":%" PRId64
-		"}}", pid, tid, sort);
+	fprintf(c->f, "{\"ph\":\"M\",\"cat\":\"__metadata\",\"pid\":%" PRIu32
+		",\"tid\":%" PRId64 ",\"name\":\"thread_sort_index\",\"args\":"
+		"{\"sort_index\":%" PRId64 "}}", pid, tid, sort);
 }
 
 /* Names a process once. */
@@ -98,8 +107,9 @@ proc_named(struct viz_comp *c, uint32_t pid)
 	c->pids = n;
 	c->pids[c->npids++] = pid;
 	rec_start(c);
-	fprintf(c->f, "{\"ph\":\"M\",\"pid\":%" PRIu32 ",\"name\":\"process_name\","
-		"\"args\":{\"name\":\"lwkt cpus of pid %" PRIu32 "\"}}", pid, pid);
+	fprintf(c->f, "{\"ph\":\"M\",\"cat\":\"__metadata\",\"pid\":%" PRIu32
+		",\"name\":\"process_name\",\"args\":{\"name\":\"lwkt cpus of "
+		"pid %" PRIu32 "\"}}", pid, pid);
 	return 0;
 }
 
@@ -114,7 +124,7 @@ ch_lane_new(void *o, int lane)
 	if (proc_named(c, pid))
 		return -1;
 	snprintf(nm, sizeof(nm), "CPU %d", cpu);
-	meta_thread(c, pid, cpu, nm, cpu);
+	meta_thread(c, pid, cpu_tid(cpu), nm, cpu);
 	return 0;
 }
 

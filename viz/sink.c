@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sink.c - life cycle of sink.lwkt.timeline and sink.lwkt.chrome, and the
- * decoding of babeltrace2 messages into the model's events.
+ * sink.c - life cycle of sink.lwkt.timeline, sink.lwkt.chrome and
+ * sink.lwkt.perfetto, and the decoding of babeltrace2 messages into the
+ * model's events.
  *
  * Streaming: each message is decoded, fed to the model and put at once;
  * the output goes straight to a temporary file next to cfg.path that is
@@ -47,6 +48,8 @@ comp_destroy(struct viz_comp *c)
 {
 	if (!c)
 		return;
+	if (c->o && c->o->fini)
+		c->o->fini(c);
 	if (c->f)
 		fclose(c->f);
 	if (c->tmp_path && !c->committed)
@@ -73,16 +76,34 @@ comp_destroy(struct viz_comp *c)
 /* ---- parameters */
 
 struct param_ctx {
+	enum viz_format fmt;
 	const char *bad;	/* the first unknown key */
+};
+
+/* The keys each sink accepts, for the walk and for the error message. */
+static const char *const param_keys[][3] = {
+	[VIZ_FMT_HTML] = { "path", "bench", NULL },
+	[VIZ_FMT_CHROME] = { "path", "max_bytes", NULL },
+	[VIZ_FMT_PERFETTO] = { "path", NULL, NULL },
+};
+static const char *const param_help[] = {
+	[VIZ_FMT_HTML] = "`path`, a string, and `bench`, the path of a "
+		"google-benchmark JSON file",
+	[VIZ_FMT_CHROME] = "`path`, a string, and `max_bytes`, an integer "
+		"(0: no limit)",
+	[VIZ_FMT_PERFETTO] = "`path`, a string",
 };
 
 static bt_value_map_foreach_entry_const_func_status
 check_key(const char *key, const bt_value *val, void *data)
 {
 	struct param_ctx *p = data;
+	bool known = false;
 
 	(void)val;
-	if (strcmp(key, "path") != 0 && strcmp(key, "bench") != 0 && !p->bad)
+	for (int i = 0; i < 3 && param_keys[p->fmt][i]; i++)
+		known |= strcmp(key, param_keys[p->fmt][i]) == 0;
+	if (!known && !p->bad)
 		p->bad = key;	/* the cause is appended after the walk */
 	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
 }
@@ -143,7 +164,7 @@ read_bench(struct viz_comp *c, const bt_value *v)
 static int
 parse_params(struct viz_comp *c, const bt_value *params)
 {
-	struct param_ctx p = { NULL };
+	struct param_ctx p = { c->fmt, NULL };
 	const bt_value *path;
 
 	if (!params || !bt_value_is_map(params)) {
@@ -152,16 +173,16 @@ parse_params(struct viz_comp *c, const bt_value *params)
 	}
 	bt_value_map_foreach_entry_const(params, check_key, &p);
 	if (p.bad) {
-		CAUSE(c, "unknown parameter `%s` (%s accepts `path`, a string, "
-		      "and `bench`, the path of a google-benchmark JSON file)",
-		      p.bad, c->o->what);
+		CAUSE(c, "unknown parameter `%s` (%s accepts %s)", p.bad,
+		      c->o->what, param_help[c->fmt]);
 		return -1;
 	}
 	path = bt_value_map_borrow_entry_value_const(params, "path");
 	if (!path) {
 		CAUSE(c, "missing parameter `path` (the output file), e.g. "
 		      "-p 'path=\"%s\"'",
-		      c->fmt == VIZ_FMT_HTML ? "out.html" : "out.json");
+		      c->fmt == VIZ_FMT_HTML ? "out.html" :
+		      c->fmt == VIZ_FMT_CHROME ? "out.json" : "out.perfetto-trace");
 		return -1;
 	}
 	if (!bt_value_is_string(path)) {
@@ -185,6 +206,20 @@ parse_params(struct viz_comp *c, const bt_value *params)
 		      "name, or \"-\" for standard output)", c->cfg.path);
 		return -1;
 	}
+	c->cfg.max_bytes = c->fmt == VIZ_FMT_CHROME ? VIZ_CHROME_MAX_BYTES : 0;
+	const bt_value *mb = bt_value_map_borrow_entry_value_const(params, "max_bytes");
+	if (mb) {
+		if (bt_value_is_unsigned_integer(mb)) {
+			c->cfg.max_bytes = bt_value_integer_unsigned_get(mb);
+		} else if (bt_value_is_signed_integer(mb) &&
+			   bt_value_integer_signed_get(mb) >= 0) {
+			c->cfg.max_bytes = (uint64_t)bt_value_integer_signed_get(mb);
+		} else {
+			CAUSE(c, "parameter `max_bytes` must be an integer >= 0 "
+			      "(bytes; 0: no limit)");
+			return -1;
+		}
+	}
 	const bt_value *bench = bt_value_map_borrow_entry_value_const(params, "bench");
 	if (bench)
 		return read_bench(c, bench);
@@ -206,7 +241,8 @@ init_common(bt_self_component_sink *self_sink, const bt_value *params,
 		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
 	}
 	c->fmt = fmt;
-	c->o = fmt == VIZ_FMT_HTML ? &viz_out_html : &viz_out_chrome;
+	c->o = fmt == VIZ_FMT_HTML ? &viz_out_html :
+	       fmt == VIZ_FMT_CHROME ? &viz_out_chrome : &viz_out_perfetto;
 	c->self = self;
 	c->log_level = bt_component_get_logging_level(
 		bt_self_component_as_component(self));
@@ -224,6 +260,9 @@ init_common(bt_self_component_sink *self_sink, const bt_value *params,
 		goto error;
 	}
 	c->model_ready = true;
+	/* Only the page shows latency tables: the streaming formats keep
+	 * memory bounded by what is in flight, whatever the trace's size. */
+	c->model.keep_samples = fmt == VIZ_FMT_HTML;
 	viz_log(c, BT_LOGGING_LEVEL_INFO, "writing %s", c->cfg.path);
 	bt_self_component_set_data(self, c);
 	return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
@@ -248,6 +287,15 @@ viz_init_chrome(bt_self_component_sink *self, bt_self_component_sink_configurati
 	(void)cfg;
 	(void)init_data;
 	return init_common(self, params, VIZ_FMT_CHROME);
+}
+
+bt_component_class_initialize_method_status
+viz_init_perfetto(bt_self_component_sink *self, bt_self_component_sink_configuration *cfg,
+		  const bt_value *params, void *init_data)
+{
+	(void)cfg;
+	(void)init_data;
+	return init_common(self, params, VIZ_FMT_PERFETTO);
 }
 
 void
@@ -810,6 +858,32 @@ copy_to_stdout(struct viz_comp *c)
 	return 0;
 }
 
+/*
+ * The Chrome JSON grew past cfg.max_bytes: no viewer loads it, so it is
+ * not written (the caller fails; comp_destroy removes the temporary
+ * file) and the user is told the two ways out.
+ */
+static bool
+over_cap(struct viz_comp *c)
+{
+	off_t pos;
+
+	if (!c->cfg.max_bytes || !c->f || (pos = ftello(c->f)) < 0 ||
+	    (uint64_t)pos <= c->cfg.max_bytes)
+		return false;
+	CAUSE(c, "the Chrome JSON passed %" PRIu64 " bytes (`max_bytes`; "
+	      "chrome://tracing loads at most ~256 MB of JSON, Perfetto UI a "
+	      "few times less than its ~2 GB of memory) after %" PRIu64
+	      " events of the trace: no viewer can load it, so `%s` is not "
+	      "written and the partial file is removed.  Render a time window "
+	      "instead (babeltrace2 TRACE --begin=T0 --end=T1 -c sink.lwkt.chrome "
+	      "..., times as babeltrace2 prints them), or the whole trace with "
+	      "-c sink.lwkt.perfetto -p 'path=\"out.perfetto-trace\"' (a "
+	      "compact protobuf trace for Perfetto UI)", c->cfg.max_bytes,
+	      c->model.c.events, c->cfg.path);
+	return true;
+}
+
 /* End of the trace: checks there is something to show, writes the
  * summary and renames the temporary file over cfg.path. */
 static int
@@ -833,6 +907,8 @@ finish(struct viz_comp *c)
 		CAUSE(c, "cannot write `%s`: %s", c->tmp_path, strerror(errno));
 		return -1;
 	}
+	if (over_cap(c))
+		return -1;
 	if (fflush(c->f) || ferror(c->f)) {
 		CAUSE(c, "cannot write `%s`: %s", c->tmp_path, strerror(errno));
 		return -1;
@@ -914,6 +990,8 @@ viz_consume(bt_self_component_sink *self_sink)
 		CAUSE(c, "cannot write `%s`: %s", c->tmp_path, strerror(errno));
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 	}
+	if (over_cap(c))
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 	return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;
 }
 

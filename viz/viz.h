@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * viz.h - the sink component shared by sink.lwkt.timeline (HTML page) and
- * sink.lwkt.chrome (Chrome trace-event JSON).  Private to the plugin.
+ * viz.h - the sink component shared by sink.lwkt.timeline (HTML page),
+ * sink.lwkt.chrome (Chrome trace-event JSON) and sink.lwkt.perfetto
+ * (Perfetto protobuf trace).  Private to the plugin.
  *
  * One component state for both classes: sink.c decodes babeltrace2
  * messages into struct viz_ev and feeds model.c, whose callbacks are the
- * output's (out_html.c or out_chrome.c), which write straight into a
+ * output's (out_html.c, out_chrome.c, out_perfetto.c), which write into a
  * temporary file renamed over cfg.path only after the whole trace went
  * through.
  */
@@ -18,13 +19,20 @@
 
 #include "model.h"
 
-enum viz_format { VIZ_FMT_HTML, VIZ_FMT_CHROME };
+enum viz_format { VIZ_FMT_HTML, VIZ_FMT_CHROME, VIZ_FMT_PERFETTO };
 
 struct viz_cfg {
 	char *path;			/* owned: the output file */
 	bool to_stdout;			/* path "-": standard output */
 	char *bench_json;		/* owned: the `bench` file's text, or NULL */
+	uint64_t max_bytes;		/* chrome: refuse a larger output (0: none) */
 };
+
+/* chrome://tracing's loader gives up near 256 MB of JSON (google/trace-viewer
+ * issue 627, as cited in google/perfetto issue 99); Perfetto UI holds ~2 GB
+ * in all, a JSON trace several times its size (perfetto.dev, "Visualising
+ * large traces"). */
+#define VIZ_CHROME_MAX_BYTES (256ull << 20)
 
 /* Per event class, found once (by class pointer) and kept. */
 struct viz_ecls {
@@ -48,10 +56,12 @@ struct viz_output {
 	const struct viz_out_ops *ops;
 	int (*begin)(struct viz_comp *c);	/* header; 0 or -1 */
 	int (*end)(struct viz_comp *c);		/* summary; 0 or -1 */
+	void (*fini)(struct viz_comp *c);	/* frees c->pf; may be NULL */
 };
 
 extern const struct viz_output viz_out_html;
 extern const struct viz_output viz_out_chrome;
+extern const struct viz_output viz_out_perfetto;
 
 struct viz_comp {
 	enum viz_format fmt;
@@ -91,6 +101,7 @@ struct viz_comp {
 	char **tnames;			/* owned: chrome: thread names by id */
 	size_t ntnames;
 	bool bench_track_named;
+	void *pf;			/* owned (o->fini): perfetto's state */
 };
 
 /* Writes the escaped name table as a JSON array (HTML summary). */

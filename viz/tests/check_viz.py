@@ -267,7 +267,8 @@ def golden(trace, page, chrome):
     hops = set()
     for e in c["traceEvents"]:
         if e["ph"] in "sf" and e.get("cat") == "msg":
-            hops.add((e["pid"], e["args"]["msg_id"], e["ph"], e["tid"], e["ts"]))
+            # A cpu's track is tid cpu + 1 (never 0).
+            hops.add((e["pid"], e["args"]["msg_id"], e["ph"], e["tid"] - 1, e["ts"]))
     nmsg = 0
     for (vpid, _, mid), m in exp["msgs"].items():
         pid = vpid or 1
@@ -358,6 +359,12 @@ def chrome(path, lanes=None, generic=False):
     last = {}
     for i, e in enumerate(evs):
         ph = e.get("ph")
+        if not isinstance(e.get("cat"), str) or not e["cat"]:
+            fail("event %d has no \"cat\": %s" % (i, json.dumps(e)[:200]))
+            break
+        if "tid" in e and e["tid"] < 1:
+            fail("event %d on tid %r (older Perfetto merges tid 0 into 1)" % (i, e["tid"]))
+            break
         if ph in ("b", "e"):
             continue  # async slices (waits, holds): any order, may overlap
         if ph not in ("M", "X", "i", "s", "t", "f"):
@@ -422,8 +429,8 @@ def chrome(path, lanes=None, generic=False):
             break
     tracks = sorted({tr for tr in last if tr[1] < 100000})
     for t in tracks:
-        if named.get(t) != "CPU %d" % t[1]:
-            fail("track %s is not named 'CPU %d' (%r)" % (t, t[1], named.get(t)))
+        if named.get(t) != "CPU %d" % (t[1] - 1):
+            fail("track %s is not named 'CPU %d' (%r)" % (t, t[1] - 1, named.get(t)))
     for t in sorted({tr for tr in last if 100000 <= tr[1] < 200000}):
         if named.get(t) != "CPU %d lost events" % (t[1] - 100000):
             fail("lost-events track %s is named %r" % (t, named.get(t)))

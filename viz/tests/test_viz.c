@@ -14,6 +14,7 @@
 #include "jsonw.h"
 #include "ltest.h"
 #include "model.h"
+#include "pbw.h"
 
 /* ---- escaping */
 
@@ -90,6 +91,12 @@ struct rec {
 	uint64_t gap_count;
 	uint64_t last_end[16];	/* per lane: the ordering contract */
 	int order_bad;
+	/* span_open: the frames each lane has open, as the output saw them
+	 * open (every span() must close the innermost one, with its t0). */
+	uint64_t open_t0[16][VIZ_MAX_DEPTH];
+	int open_sp[16];
+	uint64_t last_open[16];
+	int opens;
 };
 
 static void
@@ -109,12 +116,32 @@ r_lane(void *o, int lane)
 }
 
 static int
+r_open(void *o, const struct viz_span *s)
+{
+	struct rec *r = o;
+
+	ck_assert_int_lt(s->lane, 16);
+	ck_assert_int_eq(s->depth, r->open_sp[s->lane]);
+	ck_assert_int_lt(s->depth, VIZ_MAX_DEPTH);
+	ck_assert_uint_eq(s->t0, s->t1);
+	ck_assert_uint_ge(s->t0, r->last_open[s->lane]);	/* time order */
+	r->last_open[s->lane] = s->t0;
+	r->open_t0[s->lane][r->open_sp[s->lane]++] = s->t0;
+	r->opens++;
+	return 0;
+}
+
+static int
 r_span(void *o, const struct viz_span *s)
 {
 	struct rec *r = o;
 
 	ck_assert_int_lt(r->nspan, 128);
 	ck_assert_uint_le(s->t0, s->t1);
+	/* It closes the innermost span the output saw open, with its start. */
+	ck_assert_int_eq(s->depth, r->open_sp[s->lane] - 1);
+	ck_assert_uint_eq(s->t0, r->open_t0[s->lane][s->depth]);
+	r->open_sp[s->lane]--;
 	order(r, s->lane, s->t1);
 	r->span[r->nspan++] = *s;
 	return 0;
@@ -193,7 +220,7 @@ r_bench(void *o, int b, uint64_t t0, uint64_t t1, uint64_t it)
 }
 
 static const struct viz_out_ops rops = {
-	.lane_new = r_lane, .span = r_span, .overlay = r_overlay,
+	.lane_new = r_lane, .span_open = r_open, .span = r_span, .overlay = r_overlay,
 	.flow = r_flow, .msg_done = r_done, .instant = r_instant,
 	.gap = r_gap, .thread_name = r_name, .bench_run = r_bench,
 };
@@ -638,6 +665,92 @@ START_TEST(t_model_netisr_sysmsg)
 }
 END_TEST
 
+/* ---- the protobuf wire writer (vectors: protobuf.dev, "Encoding") */
+
+static void
+bytes_eq(const struct pbw *b, const uint8_t *want, size_t n)
+{
+	ck_assert_uint_eq(b->n, n);
+	ck_assert_int_eq(memcmp(b->p, want, n), 0);
+	ck_assert(!b->oom);
+}
+
+START_TEST(t_pbw_wire)
+{
+	struct pbw b = { 0 };
+	static const uint8_t v300[] = { 0xac, 0x02 };
+	static const uint8_t vmax[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0x01 };
+	/* field 1 varint 150: the specification's first example */
+	static const uint8_t f150[] = { 0x08, 0x96, 0x01 };
+	/* int64 -2 in field 4: two's complement, 10 bytes */
+	static const uint8_t fneg[] = { 0x20, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0x01 };
+	/* fixed64 in field 47: tag 47<<3|1 = 377 = f9 02, little-endian */
+	static const uint8_t ffix[] = { 0xf9, 0x02, 0x08, 0x07, 0x06, 0x05, 0x04,
+		0x03, 0x02, 0x01 };
+	/* a message {1: "testing"} nested as field 3: 1a 09 0a 07 ... */
+	static const uint8_t fmsg[] = { 0x1a, 0x09, 0x0a, 0x07, 't', 'e', 's', 't',
+		'i', 'n', 'g' };
+
+	pbw_varint(&b, 300);
+	bytes_eq(&b, v300, sizeof(v300));
+	pbw_reset(&b);
+	pbw_varint(&b, UINT64_MAX);
+	bytes_eq(&b, vmax, sizeof(vmax));
+	ck_assert_uint_eq(pbw_varint_len(UINT64_MAX), 10);
+	ck_assert_uint_eq(pbw_varint_len(0), 1);
+	ck_assert_uint_eq(pbw_varint_len(127), 1);
+	ck_assert_uint_eq(pbw_varint_len(128), 2);
+	pbw_reset(&b);
+	pbw_u64(&b, 1, 150);
+	bytes_eq(&b, f150, sizeof(f150));
+	pbw_reset(&b);
+	pbw_i64(&b, 4, -2);
+	bytes_eq(&b, fneg, sizeof(fneg));
+	pbw_reset(&b);
+	pbw_fixed64(&b, 47, 0x0102030405060708ull);
+	bytes_eq(&b, ffix, sizeof(ffix));
+	struct pbw sub = { 0 };
+	pbw_str(&sub, 1, "testing");
+	pbw_reset(&b);
+	pbw_msg(&b, 3, &sub);
+	bytes_eq(&b, fmsg, sizeof(fmsg));
+	/* growth past the first allocation keeps every byte */
+	pbw_reset(&b);
+	for (int i = 0; i < 5000; i++)
+		pbw_varint(&b, (uint64_t)i & 0x7f);
+	ck_assert_uint_eq(b.n, 5000);
+	ck_assert_uint_eq(b.p[4999], 4999 & 0x7f);
+	pbw_free(&sub);
+	pbw_free(&b);
+}
+END_TEST
+
+/* The streaming outputs keep no latency samples: memory stays bounded by
+ * what is in flight however long the trace. */
+START_TEST(t_model_no_samples)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+
+	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
+	m.keep_samples = false;
+	for (uint64_t i = 0; i < 100; i++) {	/* r holds 128 spans */
+		ev(&m, VIZ_EV_ipi_send, 10 * i, 0, 0, 1, i, 0xf0, 0, 0);
+		ev(&m, VIZ_EV_ipi_recv, 10 * i + 5, 1, 0, 1, i, 0xf0, 0, 0);
+		ev(&m, VIZ_EV_ipi_done, 10 * i + 6, 1, 0, 1, i, 0, 0, 0);
+	}
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_uint_eq(m.c.ipis_done, 100);
+	ck_assert_uint_eq(m.nlat, 0);
+	ck_assert_int_eq(r.flows[VIZ_FLOW_START], 100);
+	ck_assert_int_eq(r.flows[VIZ_FLOW_END], 100);
+	ck_assert_int_eq(r.opens, r.nspan);	/* every span opened, then closed */
+	viz_model_fini(&m);
+}
+END_TEST
+
 /* ---- the plugin through libbabeltrace2 */
 
 static const bt_component_class_sink *
@@ -710,6 +823,38 @@ START_TEST(t_plugin_params)
 	ck_assert_int_eq(add_sink("timeline", p, why, sizeof(why)),
 			 BT_GRAPH_ADD_COMPONENT_STATUS_OK);
 	bt_value_put_ref(p);
+
+	/* sink.lwkt.perfetto: its own keys, its own example. */
+	p = bt_value_map_create();
+	ck_assert_int_ne(add_sink("perfetto", p, why, sizeof(why)),
+			 BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	ck_assert_ptr_nonnull(strstr(why, "out.perfetto-trace"));
+	ck_assert_int_eq(bt_value_map_insert_string_entry(p, "path", "x.pftrace"), 0);
+	ck_assert_int_eq(bt_value_map_insert_string_entry(p, "bench", "b.json"), 0);
+	ck_assert_int_ne(add_sink("perfetto", p, why, sizeof(why)),
+			 BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	ck_assert_ptr_nonnull(strstr(why, "unknown parameter `bench`"));
+	bt_value_put_ref(p);
+	p = bt_value_map_create();
+	ck_assert_int_eq(bt_value_map_insert_string_entry(p, "path", "/nonexistent-dir/x"), 0);
+	ck_assert_int_eq(add_sink("perfetto", p, why, sizeof(why)),
+			 BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	bt_value_put_ref(p);
+
+	/* sink.lwkt.chrome's size cap: an integer >= 0. */
+	p = bt_value_map_create();
+	ck_assert_int_eq(bt_value_map_insert_string_entry(p, "path", "x.json"), 0);
+	ck_assert_int_eq(bt_value_map_insert_signed_integer_entry(p, "max_bytes", -1), 0);
+	ck_assert_int_ne(add_sink("chrome", p, why, sizeof(why)),
+			 BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	ck_assert_ptr_nonnull(strstr(why, "`max_bytes` must be an integer >= 0"));
+	bt_value_put_ref(p);
+	p = bt_value_map_create();
+	ck_assert_int_eq(bt_value_map_insert_string_entry(p, "path", "x.json"), 0);
+	ck_assert_int_eq(bt_value_map_insert_signed_integer_entry(p, "max_bytes", 1000), 0);
+	ck_assert_int_eq(add_sink("chrome", p, why, sizeof(why)),
+			 BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	bt_value_put_ref(p);
 }
 END_TEST
 
@@ -732,6 +877,9 @@ add(Suite *s)
 	tcase_add_test(tc, t_evk_names);
 	tcase_add_test(tc, t_schema_table);
 	tcase_add_test(tc, t_model_netisr_sysmsg);
+	tcase_add_test(tc, t_model_no_samples);
+	tc = ltest_tcase(s, "pbw", 10);
+	tcase_add_test(tc, t_pbw_wire);
 	tc = ltest_tcase(s, "plugin", 20);
 	tcase_add_test(tc, t_plugin_params);
 }
