@@ -23,8 +23,8 @@
  *            and the flow points of messages, IPIs, tokens, baselines
  *   CPU n lost events   a child of the cpu's track: "LOST" slices
  *   thread   one per lwkt thread (child of its process): where it ran;
- *            its children: its waits (for a reply, for a token) and one
- *            track per token it held (holds may overlap each other)
+ *            its children: its waits for replies, its waits for tokens,
+ *            and one track per token it held (holds may overlap)
  *   IPI ring CPU a->b   a counter per cpu pair: IPIs sent and not yet
  *            received (the ring's occupancy as the trace sees it)
  *   benchmarks   the bench harness's runs, per process
@@ -87,7 +87,7 @@ enum { UNIT_COUNT = 2 };
 
 /* Track kinds (the key's top byte). */
 enum { TR_PROC = 1, TR_GAP, TR_THR, TR_WAIT, TR_HELD, TR_RING, TR_BENCH,
-       TR_SUMMARY };
+       TR_SUMMARY, TR_TNAME /* not a track: tid -> name id (in value) */ };
 
 struct pf_track {
 	uint64_t k1, k2;	/* k1 == 0: empty */
@@ -671,20 +671,36 @@ pf_span_open(void *o, const struct viz_span *s)
 	return pkt_write(c, pf, false, ts);
 }
 
+/* The track of lwkt thread tid of process vpid ("thread N name"),
+ * described on first use.  The pointer is valid until the next lookup. */
+static struct pf_track *
+thread_track(struct viz_comp *c, struct pf *pf, uint32_t vpid, uint64_t tid)
+{
+	bool fresh;
+	struct pf_track *n = track_find(pf, key1(TR_TNAME, 0), tid, &fresh);
+	if (!n)
+		return NULL;
+	if (fresh)
+		n->value = -1;	/* no thread_create seen for it */
+	const char *nm = tname(c, (int)n->value);
+	char tn[320];
+
+	if (nm && *nm)
+		snprintf(tn, sizeof(tn), "thread %" PRIu64 " %s", tid, nm);
+	else
+		snprintf(tn, sizeof(tn), "thread %" PRIu64, tid);
+	return child_track(c, pf, key1(TR_THR, vpid), tid, vpid, 0, tn, strlen(tn),
+			   false);
+}
+
 /* Where a thread ran: its own track, one slice per run ("CPU n"). */
 static int
 thread_run(struct viz_comp *c, struct pf *pf, const struct viz_span *s)
 {
 	uint32_t vpid = viz_model_lane_vpid(&c->model, s->lane);
-	const char *nm = tname(c, s->name_id);
-	char tn[320], cn[32];
+	char cn[32];
+	struct pf_track *t = thread_track(c, pf, vpid, s->label);
 
-	if (nm && *nm)
-		snprintf(tn, sizeof(tn), "thread %" PRIu64 " %s", s->label, nm);
-	else
-		snprintf(tn, sizeof(tn), "thread %" PRIu64, s->label);
-	struct pf_track *t = child_track(c, pf, key1(TR_THR, vpid), s->label, vpid, 0,
-					 tn, strlen(tn), false);
 	if (!t)
 		return -1;
 	uint64_t a = clamp(pf, &t->last, abs_ts(c, s->t0));
@@ -723,8 +739,14 @@ pf_span(void *o, const struct viz_span *s)
 	return 0;
 }
 
-/* Waits (reply, token) on the thread's "waits" track; holds on one track
- * per (thread, token): holds of several tokens may overlap. */
+/*
+ * A thread's waits and holds, each kind on tracks of its own under the
+ * thread's: these are reported when they close, so one track must hold a
+ * sequence of intervals that do not overlap.  A blocked thread waits for
+ * one reply at a time, and for one token at a time (but a token wait may
+ * fall inside a reply wait: tokens are taken back before the thread runs
+ * again); holds of different tokens may overlap: a track per token.
+ */
 static int
 pf_overlay(void *o, const struct viz_overlay *v)
 {
@@ -737,17 +759,10 @@ pf_overlay(void *o, const struct viz_overlay *v)
 	if (flow_flush(c, pf))
 		return -1;
 	/* The thread's track first (the parent of what follows). */
-	n = snprintf(nm, sizeof(nm), "thread %" PRIu64, v->tid);
-	bool fresh;
-	struct pf_track *th = track_find(pf, key1(TR_THR, vpid), v->tid, &fresh);
+	struct pf_track *th = thread_track(c, pf, vpid, v->tid);
 	if (!th)
 		return -1;
 	uint64_t thuuid = th->uuid;
-	if (fresh) {
-		struct pf_track *p = proc_track(c, pf, vpid);
-		if (!p || desc_write(c, pf, thuuid, p->uuid, nm, (size_t)n, -1, -1, false))
-			return -1;
-	}
 	struct pf_track *t;
 	if (v->kind == VIZ_OV_TOKEN_HELD) {
 		n = snprintf(nm, sizeof(nm), "thread %" PRIu64 " holds 0x%" PRIx64,
@@ -755,9 +770,10 @@ pf_overlay(void *o, const struct viz_overlay *v)
 		t = child_track(c, pf, key1(TR_HELD, vpid), mix(v->tid, v->label), vpid,
 				thuuid, nm, (size_t)n, false);
 	} else {
-		n = snprintf(nm, sizeof(nm), "thread %" PRIu64 " waits", v->tid);
-		t = child_track(c, pf, key1(TR_WAIT, vpid), v->tid, vpid, thuuid, nm,
-				(size_t)n, false);
+		n = snprintf(nm, sizeof(nm), "thread %" PRIu64 " waits for %s", v->tid,
+			     v->kind == VIZ_OV_WAIT_REPLY ? "replies" : "tokens");
+		t = child_track(c, pf, key1(TR_WAIT, vpid), mix(v->tid, v->kind), vpid,
+				thuuid, nm, (size_t)n, false);
 	}
 	if (!t)
 		return -1;
@@ -953,10 +969,16 @@ pf_thread_name(void *o, int name_id, uint64_t tid, const char *name,
 	       size_t len)
 {
 	struct viz_comp *c = o;
+	bool fresh;
 
-	(void)tid;
 	if (name_id < 0)
 		return 0;
+	/* tid -> name, for the thread's track (ids are per process: the
+	 * latest name wins, a track is named when it is first used). */
+	struct pf_track *tn = track_find(c->pf, key1(TR_TNAME, 0), tid, &fresh);
+	if (!tn)
+		return -1;
+	tn->value = name_id;
 	if ((size_t)name_id >= c->ntnames) {
 		size_t n = (size_t)name_id + 1;
 		char **nn = realloc(c->tnames, n * sizeof(*nn));
