@@ -518,7 +518,7 @@ lane_switch(struct viz_model *m, int lane, struct viz_lane *l,
 	s = map_find(m->keys, to, key2(KT_THR, l->vpid, p->inst, 0, 0));
 	if (s && s->nsaved) {
 		int n = s->nsaved;
-		s->nsaved = 0;	/* s may move: lane_open may write output */
+		s->nsaved = 0;	/* reopened below, told to the output */
 		struct viz_frame saved[VIZ_MAX_DEPTH];
 		memcpy(saved, s->saved, (size_t)n * sizeof(saved[0]));
 		for (int i = 0; i < n && l->sp < VIZ_MAX_DEPTH; i++)
