@@ -6,7 +6,7 @@
  * names, never by the number of events.
  *
  * Field numbers are those of Perfetto's public protos
- * (protos/perfetto/trace/trace_packet.proto, track_event/*.proto,
+ * (protos/perfetto/trace/trace_packet.proto, the track_event protos,
  * interned_data/interned_data.proto); viz/perfetto/trace.proto is the
  * subset written here, and what the tests decode with protoc.  The
  * format is documented at perfetto.dev, "Writing TrackEvent Protos
@@ -905,6 +905,8 @@ pf_instant(void *o, const struct viz_ev *ev, int lane, uint64_t ts)
 	te_name(pf, ev->name, strlen(ev->name));
 	if (ev->k != VIZ_EV_GENERIC) {
 		for (int i = 0; d->f[i]; i++) {
+			if (i == d->own)
+				continue;	/* the track says it */
 			switch (d->t[i]) {
 			case VIZ_FT_STR:
 				if (ev->str)

@@ -736,16 +736,16 @@ START_TEST(t_model_no_samples)
 
 	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
 	m.keep_samples = false;
-	for (uint64_t i = 0; i < 100; i++) {	/* r holds 128 spans */
+	for (uint64_t i = 0; i < 30; i++) {	/* r holds 32 messages */
 		ev(&m, VIZ_EV_ipi_send, 10 * i, 0, 0, 1, i, 0xf0, 0, 0);
 		ev(&m, VIZ_EV_ipi_recv, 10 * i + 5, 1, 0, 1, i, 0xf0, 0, 0);
 		ev(&m, VIZ_EV_ipi_done, 10 * i + 6, 1, 0, 1, i, 0, 0, 0);
 	}
 	ck_assert_int_eq(viz_model_finish(&m), 0);
-	ck_assert_uint_eq(m.c.ipis_done, 100);
+	ck_assert_uint_eq(m.c.ipis_done, 30);
 	ck_assert_uint_eq(m.nlat, 0);
-	ck_assert_int_eq(r.flows[VIZ_FLOW_START], 100);
-	ck_assert_int_eq(r.flows[VIZ_FLOW_END], 100);
+	ck_assert_int_eq(r.flows[VIZ_FLOW_START], 30);
+	ck_assert_int_eq(r.flows[VIZ_FLOW_END], 30);
 	ck_assert_int_eq(r.opens, r.nspan);	/* every span opened, then closed */
 	viz_model_fini(&m);
 }
