@@ -50,6 +50,8 @@ VIEW_TRACE ?= $(OUT)/trace
 VIEW_HTML ?= $(OUT)/timeline.html
 VIEW_JSON ?= $(OUT)/timeline.json
 VIEW_PFTRACE ?= $(OUT)/timeline.perfetto-trace
+# sink.lwkt.chrome's cap (bytes; 256 MiB: chrome://tracing's limit).
+VIEW_JSON_MAX ?= 268435456
 VIEW_TIMEOUT ?= 900
 # The floors and untraced times beside the stage breakdown, when present.
 VIEW_BENCH ?= out/bench.json
@@ -65,14 +67,15 @@ view: $(VIZ_PLUGIN)
 	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.timeline \
 		-p 'path="$(VIEW_HTML)"'"$$( [ -f '$(VIEW_BENCH)' ] && printf ',bench="%s"' '$(VIEW_BENCH)' )" || $(VIEW_FAIL)
 	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.perfetto -p 'path="$(VIEW_PFTRACE)"' || $(VIEW_FAIL)
-	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.chrome -p 'path="$(VIEW_JSON)"' 2>'$(VIEW_JSON).log' || { \
+	@echo "$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.chrome -p 'path=\"$(VIEW_JSON)\",max_bytes=$(VIEW_JSON_MAX)'"
+	@$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.chrome -p 'path="$(VIEW_JSON)",max_bytes=$(VIEW_JSON_MAX)' 2>'$(VIEW_JSON).log' || { \
 	  rc=$$?; cat '$(VIEW_JSON).log' >&2; \
 	  if grep -q "no viewer can load it" '$(VIEW_JSON).log'; then \
 	    rm -f '$(VIEW_JSON)' '$(VIEW_JSON).log'; \
 	    echo "make view: no $(VIEW_JSON) (too large for a JSON viewer, above): open $(VIEW_PFTRACE) in ui.perfetto.dev" >&2; \
 	  else rm -f '$(VIEW_JSON).log'; [ $$rc -eq 124 ] && echo "make view: babeltrace2 did not finish within $(VIEW_TIMEOUT) s (VIEW_TIMEOUT)" >&2; exit $$rc; fi; }
 	@cat '$(VIEW_JSON).log' 2>/dev/null >&2; rm -f '$(VIEW_JSON).log'
-	@echo "make view: $(VIEW_HTML) (open in a browser), $(VIEW_PFTRACE) (ui.perfetto.dev), $(VIEW_JSON) (chrome://tracing)"
+	@echo "make view: $(VIEW_HTML) (open in a browser), $(VIEW_PFTRACE) (ui.perfetto.dev)$$( [ -f '$(VIEW_JSON)' ] && echo ', $(VIEW_JSON) (chrome://tracing)')"
 RUN_STEPS += view
 RUN_OUTPUTS += timeline.html timeline.perfetto-trace timeline.json
 
