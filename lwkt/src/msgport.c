@@ -9,6 +9,7 @@
  * msgport_serialize.c, msgport_func.c, msgport_outside.c) behind the ops
  * of struct lwkt_port.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "msgport_priv.h"
@@ -98,6 +99,11 @@ flag_only_abortport(lwkt_port_t p, lwkt_msg_t m)
 {
 	(void)p, (void)m;
 }
+
+/* The senders' line and the owner's line (msgport.h). */
+_Static_assert(sizeof(void *) != 8 ||
+	       offsetof(struct lwkt_port, mp_head) == LWKT_CACHELINE,
+	       "struct lwkt_port: the owner-written fields start a line");
 
 void
 _lwkt_port_init(lwkt_port_t p, uint32_t kind, const struct port_ops *ops)

@@ -150,6 +150,18 @@ q_drop(lwkt_port_t p, lwkt_msg_t m)
 	return 0;
 }
 
+/* Clears WAITING if set; true if it was.  The flag shares its line with
+ * the queue, but a store nobody needs still dirties it: write it only
+ * when it changes (the queue's owner). */
+static inline bool
+port_clear_waiting(lwkt_port_t p)
+{
+	if (!(p->mp_flags & MSGPORTF_WAITING))
+		return false;
+	p->mp_flags &= ~MSGPORTF_WAITING;
+	return true;
+}
+
 /* ---- the waiting policy of thread and spin ports ----
  *
  * While the waiter is the only runnable thread of its cpu, it polls its

@@ -20,10 +20,8 @@ ser_assert(lwkt_port_t p, const char *fn)
 static void
 ser_wake_waiters(lwkt_port_t p)
 {
-	if (p->mp_flags & MSGPORTF_WAITING) {
-		p->mp_flags &= ~MSGPORTF_WAITING;
+	if (port_clear_waiting(p))
 		_lwkt_port_wakeup(p);
-	}
 }
 
 static int

@@ -44,8 +44,7 @@ spin_queue(lwkt_port_t p, lwkt_msg_t m, bool reply)
 		q_reply(p, m);
 	else
 		q_append(p, m);
-	bool wake = p->mp_flags & MSGPORTF_WAITING;
-	p->mp_flags &= ~MSGPORTF_WAITING;
+	bool wake = port_clear_waiting(p);
 	spin_unlock(p);
 	if (wake)
 		_lwkt_port_wakeup(p);

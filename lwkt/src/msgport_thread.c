@@ -85,10 +85,8 @@ moved_on(lwkt_port_t p, lwkt_msg_t m, void (*f)(void *, void *))
 static inline void
 tport_wake_owner(struct lwkt_cpu *gd, lwkt_port_t p)
 {
-	if (p->mp_flags & MSGPORTF_WAITING) {
-		p->mp_flags &= ~MSGPORTF_WAITING;
+	if (port_clear_waiting(p))
 		_lwkt_setrunqueue(gd, p->mp_td);
-	}
 }
 
 /* Queue and wake the owner: both halves of the hand-over in one function
@@ -175,7 +173,7 @@ tport_waitport(lwkt_port_t p, int flags)
 	_lwkt_crit_enter(td);
 	while ((m = q_pop(p)) == NULL)
 		gd = tport_wait_step(&sw, gd, td, p);
-	p->mp_flags &= ~MSGPORTF_WAITING;
+	port_clear_waiting(p);
 	_lwkt_crit_exit(gd, td);
 	return m;
 }
@@ -212,7 +210,7 @@ tport_waitmsg(lwkt_msg_t m, int flags)
 		LWKT_TRACE(msg_wait_begin, m->ms_id, gd->gd_cpuid, td->td_id);
 		while (!is_done(m))
 			gd = tport_wait_step(&sw, gd, td, p);
-		p->mp_flags &= ~MSGPORTF_WAITING;
+		port_clear_waiting(p);
 		LWKT_TRACE(msg_wait_end, m->ms_id, gd->gd_cpuid, td->td_id);
 	}
 	/* An async reply sits on our queue: take it off. */
@@ -279,7 +277,12 @@ lwkt_initport_thread(lwkt_port_t p, lwkt_thread_t td)
 int
 _lwkt_msgport_thread_init(struct lwkt_thread *td, int cpu)
 {
-	lwkt_port_t p = malloc(sizeof *p);
+	/* Aligned: the senders' and the owner's halves on their own lines
+	 * (aligned_alloc wants a size that is a multiple of the alignment:
+	 * ASan enforces it). */
+	lwkt_port_t p = aligned_alloc(LWKT_CACHELINE,
+				      (sizeof *p + LWKT_CACHELINE - 1) &
+				      ~(size_t)(LWKT_CACHELINE - 1));
 	if (p == NULL)
 		return ENOMEM;
 	tport_init(p, td, cpu);

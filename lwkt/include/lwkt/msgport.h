@@ -124,29 +124,16 @@ struct lwkt_msg {
  * except in a thread's own port (lwkt_thread_port), which follows its
  * owner across lwkt_migrate: the old cpu stores the new value (relaxed
  * __atomic builtins on both sides) and forwards what still arrives.
+ *
+ * Two cache lines: the first 64 bytes hold what every sender reads (the
+ * ops, kind, cpu), the rest what the queue's owner writes at every
+ * message (and the spin lock word, taken by whoever then writes the
+ * queue): the owner's stores no longer take the senders' line away.  The
+ * split holds when the port is 64-byte aligned (the runtime's own ports
+ * are; align yours, e.g. _Alignas(64), to get it: any alignment works).
  */
 struct lwkt_port {
-	struct lwkt_msg *mp_head;
-	struct lwkt_msg *mp_tail;
-	uint32_t mp_flags;		/* owned like the queue */
-#define MSGPORTF_WAITING 0x0001	/* someone sleeps until the port changes */
-#define MSGPORTF_DEAD	0x0002	/* thread port: its owner exited */
-	uint32_t mp_kind;		/* flavour: read-only after init */
-#define MSGPORTF_THREAD	0x0100
-#define MSGPORTF_SPIN	0x0200
-#define MSGPORTF_SERIAL	0x0400
-#define MSGPORTF_FUNC	0x0800
-#define MSGPORTF_OUTSIDE 0x1000
-	int mp_cpuid;			/* thread port: owner's cpu; else -1 */
-	uint64_t mp_id;			/* trace id, unique per process */
-	lwkt_thread_t mp_td;		/* thread port: owner; else NULL */
-	union {
-		/* spin port: 0 free, 1 held.  exchange(acquire) to take,
-		 * store(release) to drop: pairs with the next taker. */
-		LWKT_ATOMIC(uint32_t) spin;
-		struct lwkt_serialize *serialize;
-		void *data;		/* function port: user argument */
-	} mp_u;
+	/* ---- read-mostly: senders ---- */
 	lwkt_msg_t (*mp_getport)(lwkt_port_t);
 	int (*mp_putport)(lwkt_port_t, lwkt_msg_t);
 	int (*mp_waitmsg)(lwkt_msg_t, int flags);
@@ -155,6 +142,29 @@ struct lwkt_port {
 	int (*mp_dropmsg)(lwkt_port_t, lwkt_msg_t);
 	/* lwkt_abortmsg's per-flavour half (internal: set by initport). */
 	void (*mp_abortport)(lwkt_port_t, lwkt_msg_t);
+	uint32_t mp_kind;		/* flavour: read-only after init */
+#define MSGPORTF_THREAD	0x0100
+#define MSGPORTF_SPIN	0x0200
+#define MSGPORTF_SERIAL	0x0400
+#define MSGPORTF_FUNC	0x0800
+#define MSGPORTF_OUTSIDE 0x1000
+	int mp_cpuid;			/* thread port: owner's cpu; else -1 */
+	/* ---- owner-written (offset 64 on LP64) ---- */
+	struct lwkt_msg *mp_head;
+	struct lwkt_msg *mp_tail;
+	uint32_t mp_flags;		/* owned like the queue; written only
+					 * when it changes */
+#define MSGPORTF_WAITING 0x0001	/* someone sleeps until the port changes */
+#define MSGPORTF_DEAD	0x0002	/* thread port: its owner exited */
+	union {
+		/* spin port: 0 free, 1 held.  exchange(acquire) to take,
+		 * store(release) to drop: pairs with the next taker. */
+		LWKT_ATOMIC(uint32_t) spin;
+		struct lwkt_serialize *serialize;
+		void *data;		/* function port: user argument */
+	} mp_u;
+	uint64_t mp_id;			/* trace id, unique per process */
+	lwkt_thread_t mp_td;		/* thread port: owner; else NULL */
 };
 
 /* ---- ports ---- */
