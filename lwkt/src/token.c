@@ -161,6 +161,17 @@ giveup_all(struct lwkt_cpu *gd, struct lwkt_tokstate *ts)
 		giveup_one(gd, &ts->ts_ref[i]);
 }
 
+/* Withdraws the atomic-design reservations (the waiting writer's turn:
+ * token_atomic.c) of every tokref but ts_ref[keep] (-1: all), so that a
+ * thread keeps at most the one on the token it waits for now. */
+static void
+unreserve_all_but(struct lwkt_tokstate *ts, int keep)
+{
+	for (int i = 0; i < ts->ts_n; i++)
+		if (i != keep)
+			_lwkt_tokatomic_unreserve(&ts->ts_ref[i]);
+}
+
 /* ---------------------------------------------------------------------- */
 /* acquiring a whole held list (gettoken slow path and switch-in) */
 
@@ -203,6 +214,7 @@ acquire_all(struct lwkt_thread *td, struct lwkt_tokstate *ts)
 	for (;;) {
 		struct lwkt_cpu *gd = mycpu();
 		bool ok = true, any_cpu = false;
+		int failed = -1;	/* the atomic token we failed on */
 		for (int i = 0; i < ts->ts_n; i++) {
 			struct lwkt_tokref *r = &ts->ts_ref[i];
 			if (r->tr_held)
@@ -214,11 +226,17 @@ acquire_all(struct lwkt_thread *td, struct lwkt_tokstate *ts)
 					any_cpu = true;	/* request sent: */
 					continue;	/* ask for all */
 				}
+				failed = i;
 				break;
 			}
 		}
 		if (ok)
 			break;
+		/* Keep only the reservation we wait on; none while we
+		 * sleep for a grant or yield (token_atomic.c: no
+		 * reservation may block anyone longer than its own
+		 * wait). */
+		unreserve_all_but(ts, any_cpu ? -1 : failed);
 		if (!counted) {
 			lwkt_stat_inc(&tok_pcpu[gd->gd_cpuid].tp_contended);
 			counted = true;
@@ -246,6 +264,10 @@ acquire_all(struct lwkt_thread *td, struct lwkt_tokstate *ts)
 				drain(gd);
 				spins++;
 			} else {
+				/* Other threads of this cpu may run now: a
+				 * higher-priority one waiting for our
+				 * reserved token would spin forever. */
+				unreserve_all_but(ts, -1);
 				lwkt_yield();
 				spins = 6;
 			}
@@ -287,6 +309,7 @@ gettoken_slow(struct lwkt_token *tok, int mode)
 	r->tr_mode = (uint8_t)mode;
 	r->tr_held = 0;
 	r->tr_counted = 0;
+	r->tr_reserved = 0;
 	acquire_all(td, ts);
 	struct lwkt_cpu *gd = mycpu();
 	LWKT_TRACE(token_acquire, tok, (uint32_t)gd->gd_cpuid, td->td_id);
@@ -351,6 +374,7 @@ lwkt_trytoken(struct lwkt_token *tok)
 	r->tr_mode = TR_EXCL;
 	r->tr_held = 0;
 	r->tr_counted = 0;
+	r->tr_reserved = 0;
 	bool ok = take_one(gd, td, ts, ts->ts_n, false);
 	if (ok) {
 		ts->ts_n++;

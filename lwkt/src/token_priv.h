@@ -22,6 +22,10 @@ struct lwkt_tokref {
 	uint8_t tr_held;	/* physically held now */
 	uint8_t tr_counted;	/* atomic: this ref changed t_count (not a
 				 * recursive hold under our own exclusive) */
+	uint8_t tr_reserved;	/* atomic, exclusive: this ref set
+				 * TOK_EXCLREQ (the waiting writer whose
+				 * turn is next: token_atomic.c).  Only
+				 * inside acquire_all(); 0 everywhere else */
 };
 
 /* Owned by the thread's cpu; lives in td->td_tokens. */
@@ -107,6 +111,8 @@ bool _lwkt_token_cpu_fastrel(struct lwkt_token *tok);
 bool _lwkt_tokatomic_try(struct lwkt_thread *td, struct lwkt_tokstate *ts,
 			 int idx, bool want_req);
 void _lwkt_tokatomic_giveup(struct lwkt_tokref *r);
+/* Withdraws r's reservation (TOK_EXCLREQ), if it holds one. */
+void _lwkt_tokatomic_unreserve(struct lwkt_tokref *r);
 
 /* Atomic design fast path: uncontended, first hold. */
 static inline bool

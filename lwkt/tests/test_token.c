@@ -4,8 +4,9 @@
  * acquisitions from threads on both cpus (exclusive, and shared+exclusive
  * mixes), re-acquisition before a blocked thread runs again (asserted
  * after every wake-up while a thread on the other cpu hammers the token),
- * no deadlock with A-then-B vs B-then-A across blocking, the API's small
- * contracts, and the misuse aborts.
+ * no deadlock with A-then-B vs B-then-A across blocking, a waiting writer
+ * not starved by a holder on the other cpu that re-takes the token at
+ * once, the API's small contracts, and the misuse aborts.
  *
  * Loop tests run once per design: _i == LWKT_TOKEN_CPU_OWNED or
  * LWKT_TOKEN_ATOMIC.
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lwkt/crit.h"
 #include "lwkt/ipiq.h"
@@ -228,6 +230,100 @@ START_TEST(t_reacquire_after_block)
 	ck_assert_uint_eq(atomic_load(&rb.y_round), RB_ROUNDS);
 	ck_assert_uint_eq(rb.data, 2 * RB_ROUNDS + atomic_load(&rb.z_got));
 	lwkt_shutdown();
+}
+END_TEST
+
+/* ---- a waiting writer is not starved by a holder that re-takes ----
+ *
+ * The hog (cpu 1) holds the token for 1000 PAUSEs, releases it and takes
+ * it again at once, in a loop: on its own cpu the token's line stays, so
+ * its free window is a few ns.  The waiter (cpu 0) asks while the hog
+ * holds it and counts how many more times the hog got the token before
+ * the waiter did.  Fair (the waiting writer's turn, token_atomic.c; the
+ * request mask of the cpu-owned design): none, but for a wait that the
+ * host's scheduler stretches.  A plain test-and-set token lets the hog
+ * win round after round (the waiter's load and CAS each need the line
+ * to travel): before the fix the waiter did not finish its waits within
+ * the case's timeout (3 runs of 3), and t_reacquire_after_block (the
+ * same shape with blocking: its hammering thread re-took the token ~240
+ * times per round while the blocked one waited) timed out under load. */
+#define NS_WAITS (LT_SLOW ? 100 : 300)
+
+struct ns {
+	_Atomic uint64_t hog_gets;	/* written by the hog only */
+	_Atomic int hog_in, stop;
+	uint64_t per_wait[NS_WAITS];	/* the waiter's, read after join */
+	uint64_t data;			/* protected by tok_a */
+};
+static struct ns ns;
+
+static void
+ns_hog(void *unused)
+{
+	(void)unused;
+	uint64_t n = 0;
+	while (!atomic_load_explicit(&ns.stop, memory_order_relaxed)) {
+		lwkt_gettoken(&tok_a);
+		atomic_store_explicit(&ns.hog_gets, ++n, memory_order_relaxed);
+		atomic_store_explicit(&ns.hog_in, 1, memory_order_relaxed);
+		ns.data++;
+		/* Long enough (~25 us) that the waiter, seen asking while
+		 * we hold it, reserves its turn before we are back, even
+		 * under TSan on a loaded host. */
+		for (int k = 0; k < 1000; k++)
+			lwkt_cpu_relax();
+		atomic_store_explicit(&ns.hog_in, 0, memory_order_relaxed);
+		lwkt_reltoken(&tok_a);
+	}
+}
+
+static void
+ns_waiter(void *unused)
+{
+	(void)unused;
+	for (int i = 0; i < NS_WAITS; i++) {
+		/* Ask while the hog holds it: we must wait.  Yield meanwhile:
+		 * a cpu-owned token left here is fetched by an IPI this
+		 * cpu runs only at a polling point. */
+		while (!atomic_load_explicit(&ns.hog_in, memory_order_relaxed))
+			lwkt_yield();
+		uint64_t h0 = atomic_load_explicit(&ns.hog_gets,
+						   memory_order_relaxed);
+		lwkt_gettoken(&tok_a);
+		uint64_t h1 = atomic_load_explicit(&ns.hog_gets,
+						   memory_order_relaxed);
+		ns.data++;
+		lwkt_reltoken(&tok_a);
+		ns.per_wait[i] = h1 - h0;
+	}
+	atomic_store(&ns.stop, 1);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+START_TEST(t_writer_not_starved)
+{
+	LT_NEED_CPUS(lt_start(NULL), 2);
+	memset(&ns, 0, sizeof ns);
+	ck_assert_int_eq(lwkt_token_init(&tok_a, _i, "ns"), 0);
+	lwkt_thread_t h, w;
+	ck_assert_int_eq(lwkt_create(ns_hog, NULL, 1, 0, &h, "hog"), 0);
+	ck_assert_int_eq(lwkt_create(ns_waiter, NULL, 0, 0, &w, "waiter"), 0);
+	ck_assert_int_eq(lwkt_join(w), 0);
+	ck_assert_int_eq(lwkt_join(h), 0);
+	lwkt_shutdown();
+	ck_assert_uint_eq(ns.data, NS_WAITS + atomic_load(&ns.hog_gets));
+	qsort(ns.per_wait, NS_WAITS, sizeof ns.per_wait[0], cmp_u64);
+	uint64_t median = ns.per_wait[NS_WAITS / 2];
+	ck_assert_msg(median <= 1, "design %d: the hog re-took the token %llu "
+		      "times (median; max %llu) while the waiter waited",
+		      _i, (unsigned long long)median,
+		      (unsigned long long)ns.per_wait[NS_WAITS - 1]);
 }
 END_TEST
 
@@ -522,6 +618,7 @@ add(Suite *s)
 	tcase_add_test(tc, t_mutex_shared_mix_cpu);
 	tc = ltest_tcase(s, "blocking", 60);
 	tcase_add_loop_test(tc, t_reacquire_after_block, lo, hi);
+	tcase_add_loop_test(tc, t_writer_not_starved, lo, hi);
 	tcase_add_loop_test(tc, t_no_deadlock, lo, hi);
 	tcase_add_test(tc, t_mixed_designs_migrate);
 	tc = ltest_tcase(s, "api", 20);

@@ -15,7 +15,9 @@
  *      swap on a count word: TOK_EXCLUSIVE, TOK_EXCLREQ and a shared count
  *      in units of TOK_INCR; shared and exclusive modes.  A failed
  *      acquisition backs off, then yields: the acquisition is retried at
- *      switch time, as DragonFly's lwkt_getalltokens().
+ *      switch time, as DragonFly's lwkt_getalltokens().  A writer that
+ *      had to wait gets the next turn (TOK_EXCLREQ): a holder that
+ *      releases and re-takes in a loop cannot starve it.
  *
  * Contract common to both (users, read this):
  *  - A token protects data while its holder RUNS.  A thread that blocks
@@ -62,7 +64,9 @@ enum lwkt_token_design {
 
 /* Count word of the atomic design (DragonFly's values). */
 #define LWKT_TOK_EXCLUSIVE	0x1ull	/* held exclusively (t_owner) */
-#define LWKT_TOK_EXCLREQ	0x2ull	/* a writer waits: no new readers */
+#define LWKT_TOK_EXCLREQ	0x2ull	/* a writer waits, and its turn is
+					 * next: no new readers, no other
+					 * writer (token_atomic.c) */
 #define LWKT_TOK_INCR		0x4ull	/* one shared holder */
 
 /*
@@ -128,7 +132,8 @@ void lwkt_gettoken(struct lwkt_token *tok);
 void lwkt_gettoken_shared(struct lwkt_token *tok);
 /* Takes tok exclusively if that needs no waiting; false otherwise (a
  * cpu-owned token owned by another cpu: false, and no request is left
- * behind).  Never blocks. */
+ * behind; an atomic token whose next turn a waiting writer has: false).
+ * Never blocks. */
 bool lwkt_trytoken(struct lwkt_token *tok);
 /* Releases the caller's most recent hold, which must be on tok. */
 void lwkt_reltoken(struct lwkt_token *tok);
