@@ -109,6 +109,7 @@ include bench/module.mk
 -include trace/module.mk
 -include viz/module.mk
 -include ci/report/module.mk
+-include ci/fuzz/module.mk
 
 .PHONY: all deps run check check-extra test bench install uninstall man \
 	help clean distclean tests
