@@ -95,6 +95,12 @@ def load_run(path):
                               % (path, _where(text, len(tail))))
         raise ResultError("%s: malformed JSON at %s: %s"
                           % (path, _where(text, e.pos), e.msg))
+    except RecursionError:
+        raise ResultError("%s: JSON nested too deeply to read: not a "
+                          "google-benchmark JSON file" % path)
+    except ValueError as e:
+        # An integer past Python's int_max_str_digits (4300 digits).
+        raise ResultError("%s: malformed JSON: %s" % (path, e))
     return run_from_doc(path, doc)
 
 
@@ -134,12 +140,12 @@ def run_from_doc(path, doc):
             raise ResultError("%s: benchmark #%d (%s) has no 'real_time'"
                               % (path, i, name))
         unit = b.get("time_unit", "ns")
-        if unit not in _UNIT_NS:
+        if not isinstance(unit, str) or unit not in _UNIT_NS:
             raise ResultError("%s: benchmark #%d (%s): unknown time_unit '%s'"
                               % (path, i, name, unit))
         t = b["real_time"]
         if (not isinstance(t, (int, float)) or isinstance(t, bool)
-                or not math.isfinite(t) or t <= 0):
+                or not _finite(t) or t <= 0):
             raise ResultError("%s: benchmark #%d (%s): real_time %r is not a "
                               "positive number" % (path, i, name, t))
         if key not in run.samples:
@@ -151,6 +157,15 @@ def run_from_doc(path, doc):
         raise ResultError("%s: google-benchmark JSON without any benchmark result"
                           % path)
     return run
+
+
+def _finite(x):
+    """math.isfinite, and False for an int too large for a float (a
+    JSON integer of 400 digits is valid JSON)."""
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
 
 
 _ROUND_RE = re.compile(r"(\d+)")
@@ -259,7 +274,10 @@ def check_pair(base, head, allow_cross_host=False):
     if not allow_cross_host:
         hosts = {}
         for r in base + head:
-            hosts.setdefault((r.host(), r.context.get("num_cpus")), r.path)
+            # Keyed by their JSON text: a context may hold any JSON value.
+            key = tuple(json.dumps(v, sort_keys=True) if not isinstance(v, str) else v
+                        for v in (r.host(), r.context.get("num_cpus")))
+            hosts.setdefault(key, r.path)
         if len(hosts) > 1:
             desc = "; ".join("%s has host %s with %s cpus" % (p, h, n)
                              for (h, n), p in hosts.items())
