@@ -10,6 +10,7 @@
  *               timestamps, packet contexts are what is mutated)
  *   ctf-meta    the input is the metadata (TSDL, packetized or text);
  *               the stream files are the base trace's
+ * The plugin is FUZZ_VIZ_PLUGIN (environment, else the path built in).
  * The base trace (FUZZ_CTF_BASE, default ci/fuzz/ctf-base/) is a small
  * LTTng trace recorded with trace/lwkt-record; each input is written
  * into a scratch trace directory that the graph then reads.
@@ -313,9 +314,14 @@ fuzz_setup(void)
 									"muxer");
 	if (!src_cls || !mux_cls)
 		die("src.ctf.fs or flt.utils.muxer missing%s", "");
-	if (bt_plugin_find_all_from_file(FUZZ_VIZ_PLUGIN, BT_TRUE, &viz_set) !=
+	/* FUZZ_VIZ_PLUGIN in the environment: a copy of the harnesses
+	 * (a long campaign beside a rebuild). */
+	const char *plugin = getenv("FUZZ_VIZ_PLUGIN");
+	if (!plugin || !*plugin)
+		plugin = FUZZ_VIZ_PLUGIN;
+	if (bt_plugin_find_all_from_file(plugin, BT_TRUE, &viz_set) !=
 	    BT_PLUGIN_FIND_ALL_FROM_FILE_STATUS_OK)
-		die("cannot load the viz plugin %s", FUZZ_VIZ_PLUGIN);
+		die("cannot load the viz plugin %s", plugin);
 	const bt_plugin *viz = bt_plugin_set_borrow_plugin_by_index_const(viz_set, 0);
 	uint64_t ns = bt_plugin_get_sink_component_class_count(viz);
 	for (uint64_t i = 0; i < ns && nsinks < MAXSINKS; i++) {
