@@ -52,8 +52,10 @@ $(FUZZ_B)/obj/trace/lwkt_trace_calib.o: FUZZ_MOD_CFLAGS = -Dmain=calib_main \
 	$(LTTNG_UST_CFLAGS) -Itrace
 $(FUZZ_B)/obj/viz/%.o: FUZZ_MOD_CFLAGS = $(VIZ_BT_CFLAGS) -Iviz
 $(FUZZ_B)/obj/viz/template.o: viz/timeline.html
-# The two CTF targets: one source.
-$(FUZZ_B)/obj/ci/fuzz/fuzz_ctf_%.o: ci/fuzz/fuzz_ctf.c
+# The two CTF targets: one source.  Static pattern rules (a plain
+# pattern would also offer make a way to "remake" the .d files).
+FUZZ_CTF_OBJS := $(FUZZ_B)/obj/ci/fuzz/fuzz_ctf_stream.o $(FUZZ_B)/obj/ci/fuzz/fuzz_ctf_meta.o
+$(FUZZ_CTF_OBJS): $(FUZZ_B)/obj/ci/fuzz/fuzz_ctf_%.o: ci/fuzz/fuzz_ctf.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_OWN) $(VIZ_BT_CFLAGS) \
 		-DFUZZ_CTF_META=$(if $(filter meta,$*),1,0) \
@@ -80,7 +82,8 @@ $(FUZZ_VIZ): $(FUZZ_VIZ_OBJS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -shared $(FUZZ_SANFLAGS) -o $@ $^ $(call pc_libs,babeltrace2) -lm
 
-$(FUZZ_B)/fuzz_ctf_%: $(FUZZ_B)/obj/ci/fuzz/fuzz_ctf_%.o | $(FUZZ_VIZ)
+$(FUZZ_BIN_ctf-stream) $(FUZZ_BIN_ctf-meta): $(FUZZ_B)/fuzz_ctf_%: \
+		$(FUZZ_B)/obj/ci/fuzz/fuzz_ctf_%.o | $(FUZZ_VIZ)
 	$(FUZZ_CC) $(FUZZ_SANFLAGS) -pthread -o $@ $< $(call pc_libs,babeltrace2)
 
 .PHONY: fuzz fuzz-build fuzz-replay fuzz-check fuzz-report-json fuzz-record-cli
