@@ -17,6 +17,8 @@
  *                                    the same-cpu case")
  * Time per acquisition+release of the benchmark thread on cpu 0 (real
  * time); counters: transfers, requests, contended per iteration.
+ * lwkt_gettoken/lwkt_reltoken are what users get: the owner cpu's get and
+ * release inline (lwkt/token_inline.h), the rest calls.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -80,8 +82,11 @@ bencher(void *arg)
 	atomic_store(&c->stop, 1);
 }
 
+/* The measured loop of token/cpu_owned_local and atomic_local.  Its name
+ * is looked up by bench/tests/test_token_loop.c, which checks that it has
+ * no locked instruction (cpu-owned get/release inline). */
 static void
-local_bencher(void *arg)
+tok_local_bencher(void *arg)
 {
 	struct tok_ctx *c = arg;
 	GBENCH_LOOP(c->st) {
@@ -147,7 +152,7 @@ run_local(gbench_state *st, enum lwkt_token_design d)
 	lwkt_token_stats(&a);
 	bool ok = bench_lwkt_run_on(st, 0, planted_slowdown != 0 &&
 				    d == LWKT_TOKEN_CPU_OWNED ?
-				    local_bencher_planted : local_bencher, &c);
+				    local_bencher_planted : tok_local_bencher, &c);
 	report_tokens(st, &a);
 	bench_lwkt_stop(st);
 	if (ok && c.data_local != (uint64_t)gbench_iterations_done(st))

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lwkt/token.h"
 #include "lwkt/topo.h"
 #include "lwkt_priv.h"
 #include "lwkt_trace.h"
@@ -183,8 +184,13 @@ cpu_main(void *arg)
 	if (e != 0)
 		return NULL;
 	lwkt_tls_gd = gd;
+	/* Token list for inline code: none in the idle loop (thread.c
+	 * stores each thread's at its switch). */
+	_lwkt_tls_tok.tt_ts = NULL;
+	_lwkt_tls_tok.tt_cpuid = gd->gd_cpuid;
 	_lwkt_thread_init_idle(gd);
 	_lwkt_cpu_idle_loop(gd);
+	_lwkt_tls_tok.tt_ts = NULL;
 	lwkt_tls_gd = NULL;
 	return NULL;
 }
@@ -300,6 +306,7 @@ lwkt_init(const struct lwkt_config *cfg_in)
 		memset(gd, 0, sizeof *gd);
 		gd->gd_cpuid = (int)c;
 		gd->gd_pu = pus[c];
+		gd->gd_tok_inline = !rt->rt_hard_ipi;
 		_lwkt_inbox_init(gd);
 		rt->rt_cpu[c] = gd;
 	}

@@ -224,6 +224,12 @@ struct lwkt_cpu {
 	int gd_ipi_depth;
 	int gd_novf;
 	bool gd_in_sig;
+	/* Set at start, read-only after, copied from the runtime so the
+	 * fast paths read this cpu's own (hot) struct only:
+	 *   gd_tok_inline  the running thread's token list is published for
+	 *                  inline code (_lwkt_tls_tok); false with hard IPIs,
+	 *                  where that code would need a critical section. */
+	bool gd_tok_inline;
 
 	/*
 	 * Remote-written fields, each on its own line.

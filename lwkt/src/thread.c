@@ -168,6 +168,10 @@ switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next)
 	if (td->td_tokens != NULL)
 		_lwkt_token_switch_out(gd, td);
 	gd->gd_curthread = next;
+	/* The inline token paths of user code read next's held list from
+	 * TLS (lwkt/token_inline.h; never in hard-IPI mode). */
+	if (gd->gd_tok_inline)
+		_lwkt_tls_tok.tt_ts = next->td_tokens;
 	atomic_store_explicit(&gd->gd_inthread, !(next->td_flags & TDF_IDLE),
 			      memory_order_relaxed);
 	_lwkt_ctx_switch(&td->td_ctx, &next->td_ctx,

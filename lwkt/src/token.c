@@ -23,6 +23,10 @@
  *
  * The designs live in token_cpu.c (cpu-owned) and token_atomic.c.
  */
+/* This file defines lwkt_gettoken/lwkt_reltoken: not their inline
+ * macros (token.h). */
+#define LWKT_NO_INLINE 1
+
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -31,6 +35,30 @@
 
 /* Per-cpu token state (token_priv.h). */
 struct tok_percpu tok_pcpu[LWKT_MAXCPU];
+
+/* What inline code of users reads (lwkt/token_inline.h): the running
+ * thread's held list and the cpu id, per host thread. */
+__thread struct lwkt_tok_tls _lwkt_tls_tok
+	__attribute__((tls_model("initial-exec")));
+
+/* The trace state words the inline paths test (token_inline.h).  The
+ * tracepoints are defined in lwkt_trace.c; a library built with
+ * LWKT_TRACE_DISABLE has no sites, and the inline paths none either. */
+#ifdef LWKT_TRACE_DISABLE
+static const int tok_trace_off;
+const int *const _lwkt_tok_trace_acquire = &tok_trace_off;
+const int *const _lwkt_tok_trace_release = &tok_trace_off;
+#else
+const int *const _lwkt_tok_trace_acquire =
+	&lttng_ust_tracepoint_lwkt___token_acquire.state;
+const int *const _lwkt_tok_trace_release =
+	&lttng_ust_tracepoint_lwkt___token_release.state;
+#endif
+
+/* The inline paths' numbers are token_priv.h's. */
+_Static_assert(TR_EXCL == 0, "token_inline.h pushes tr_mode 0");
+_Static_assert(LWKT_TOKEN_CPU_OWNED == 1 && LWKT_TOKEN_ATOMIC == 2,
+	       "token designs");
 
 /* Runtime default design: 0 until resolved (then 1 or 2).  Relaxed: a
  * racing first use resolves it twice to the same value. */
@@ -121,6 +149,10 @@ tokstate(struct lwkt_thread *td)
 			lwkt_panic("lwkt_gettoken: out of memory");
 		ts->ts_td = td;
 		td->td_tokens = ts;
+		/* td runs: publish its list for inline code (thread.c does
+		 * it at every later switch). */
+		if (td->td_gd->gd_tok_inline)
+			_lwkt_tls_tok.tt_ts = ts;
 	}
 	return ts;
 }

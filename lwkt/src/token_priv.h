@@ -12,32 +12,10 @@
 
 #define LWKT_TOKEN_MAGIC 0x746f6b6eu	/* "tokn" */
 
-/* tr_mode */
+/* tr_mode (struct lwkt_tokref and struct lwkt_tokstate, the held list,
+ * are in lwkt/token_inline.h: inline code of users reads them) */
 #define TR_EXCL		0
 #define TR_SHARED	1
-
-struct lwkt_tokref {
-	struct lwkt_token *tr_tok;
-	uint8_t tr_mode;	/* TR_EXCL / TR_SHARED as requested */
-	uint8_t tr_held;	/* physically held now */
-	uint8_t tr_counted;	/* atomic: this ref changed t_count (not a
-				 * recursive hold under our own exclusive) */
-	uint8_t tr_reserved;	/* atomic, exclusive: this ref set
-				 * TOK_EXCLREQ (the waiting writer whose
-				 * turn is next: token_atomic.c).  Only
-				 * inside acquire_all(); 0 everywhere else */
-};
-
-/* Owned by the thread's cpu; lives in td->td_tokens. */
-struct lwkt_tokstate {
-	struct lwkt_tokref ts_ref[LWKT_MAXTOKENS];
-	int ts_n;			/* stack depth */
-	bool ts_inslow;			/* in acquire_all(): the switch-in
-					 * hook stands aside */
-	bool ts_waiting;		/* on tok_waitq[cpu] */
-	struct lwkt_tokstate *ts_wnext;	/* tok_waitq link */
-	struct lwkt_thread *ts_td;
-};
 
 /* Per-cpu: threads waiting for cpu-owned tokens, and counters.  Entry c
  * is written by cpu c only (own line each). */

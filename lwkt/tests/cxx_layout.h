@@ -23,6 +23,9 @@
 	S(lwkt_token) M(lwkt_token, t_count) M(lwkt_token, t_owner)	\
 	M(lwkt_token, t_reqmask) M(lwkt_token, t_cpu)			\
 	M(lwkt_token, t_ref) M(lwkt_token, t_name)			\
+	S(lwkt_tokref) M(lwkt_tokref, tr_reserved)			\
+	S(lwkt_tokstate) M(lwkt_tokstate, ts_inslow)			\
+	M(lwkt_tokstate, ts_ref) S(lwkt_tok_tls) M(lwkt_tok_tls, tt_cpuid) \
 	S(lwkt_token_stats) M(lwkt_token_stats, lts_contended)		\
 	S(lwkt_config) M(lwkt_config, lc_cpus)				\
 	M(lwkt_config, lc_idle_spin_ns) M(lwkt_config, lc_fence)	\

@@ -531,6 +531,81 @@ START_TEST(t_api)
 }
 END_TEST
 
+/* ---- the inline owner-cpu paths (lwkt/token_inline.h) ----
+ *
+ * They run only where the runtime published the running thread's held
+ * list and cpu (soft-IPI mode, an LWKT thread that has a list), on a
+ * cpu-owned token this cpu owns; everywhere else they say no and the
+ * call does the work.  Each step checks which path ran by calling the
+ * inline halves directly. */
+static void
+inline_worker(void *arg)
+{
+	struct lwkt_token *t = &tok_a, *at = &tok_b;	/* cpu 0 owns t */
+	bool hard = (uintptr_t)arg != 0;
+	/* No held list yet (made by the first call): no inline path. */
+	API_CHECK(!_lwkt_tokcpu_get_inline(t));
+	lwkt_gettoken(t);
+	API_CHECK(lwkt_token_is_held(t));
+	lwkt_reltoken(t);
+	/* Now published, unless hard-IPI mode. */
+	API_CHECK(_lwkt_tokcpu_get_inline(t) == !hard);
+	API_CHECK(lwkt_token_is_held(t) == !hard);
+	if (!hard) {
+		API_CHECK(_lwkt_tokcpu_get_inline(t));	/* recursion */
+		API_CHECK(_lwkt_tokcpu_rel_inline(t));
+		API_CHECK(lwkt_token_is_held(t));
+		API_CHECK(_lwkt_tokcpu_rel_inline(t));
+		API_CHECK(!lwkt_token_is_held(t));
+		API_CHECK(!_lwkt_tokcpu_rel_inline(t));	/* not held: call */
+	}
+	/* Atomic design: always the call. */
+	API_CHECK(!_lwkt_tokcpu_get_inline(at));
+	/* After a switch (our list is published again) and a migration
+	 * (the new cpu's id): cpu 1 does not own t, so the inline get says
+	 * no; the call fetches it; then it is ours inline on cpu 1. */
+	lwkt_yield();
+	API_CHECK(_lwkt_tokcpu_get_inline(t) == !hard);
+	if (!hard)
+		API_CHECK(_lwkt_tokcpu_rel_inline(t));
+	API_CHECK(lwkt_migrate(1) == 0);
+	API_CHECK(!_lwkt_tokcpu_get_inline(t));
+	lwkt_gettoken(t);
+	API_CHECK(lwkt_token_is_held(t));
+	lwkt_reltoken(t);
+	API_CHECK(_lwkt_tokcpu_get_inline(t) == !hard);
+	if (!hard)
+		API_CHECK(_lwkt_tokcpu_rel_inline(t));
+	API_CHECK(!lwkt_token_is_held(t));
+}
+
+static void
+run_inline(bool hard)
+{
+	struct lwkt_config cfg;
+	lwkt_config_default(&cfg);
+	cfg.lc_hard_ipi = hard;
+	LT_NEED_CPUS(lt_start(&cfg), 2);
+	ck_assert_int_eq(lwkt_token_init(&tok_a, LWKT_TOKEN_CPU_OWNED, "in"),
+			 0);
+	ck_assert_int_eq(lwkt_token_init(&tok_b, LWKT_TOKEN_ATOMIC, "at"), 0);
+	atomic_store(&api_fail, 0);
+	/* Outside LWKT: nothing published. */
+	ck_assert(!_lwkt_tokcpu_get_inline(&tok_a));
+	lwkt_thread_t td;
+	ck_assert_int_eq(lwkt_create(inline_worker, (void *)(uintptr_t)hard,
+				     0, 0, &td, "inline"), 0);
+	ck_assert_int_eq(lwkt_join(td), 0);
+	ck_assert_msg(atomic_load(&api_fail) == 0, "check at line %d failed",
+		      atomic_load(&api_fail));
+	lwkt_shutdown();
+}
+
+START_TEST(t_inline_paths) { run_inline(false); }
+END_TEST
+START_TEST(t_inline_paths_hard_ipi) { run_inline(true); }
+END_TEST
+
 /* ---- misuse aborts (each a death test: SIGABRT from lwkt_panic) ---- */
 static void
 misuse_upgrade(void *u)
@@ -623,6 +698,8 @@ add(Suite *s)
 	tcase_add_test(tc, t_mixed_designs_migrate);
 	tc = ltest_tcase(s, "api", 20);
 	tcase_add_loop_test(tc, t_api, lo, hi);
+	tcase_add_test(tc, t_inline_paths);
+	tcase_add_test(tc, t_inline_paths_hard_ipi);
 	tc = ltest_tcase(s, "misuse", 20);
 	tcase_add_test_raise_signal(tc, t_upgrade_refused, SIGABRT);
 	tcase_add_loop_test_raise_signal(tc, t_rel_not_held, SIGABRT, lo, hi);

@@ -159,4 +159,13 @@ void lwkt_token_stats(struct lwkt_token_stats *out);
 #ifdef __cplusplus
 }
 #endif
+
+/* The owning cpu's get/release of a cpu-owned token inline in the caller
+ * (token_inline.h), unless LWKT_NO_INLINE is defined: every other case
+ * still calls the functions above. */
+#include "lwkt/token_inline.h"
+#ifndef LWKT_NO_INLINE
+#define lwkt_gettoken(tok) _lwkt_gettoken_inline(tok)
+#define lwkt_reltoken(tok) _lwkt_reltoken_inline(tok)
+#endif
 #endif /* LWKT_TOKEN_H */
