@@ -307,6 +307,9 @@ lwkt_init(const struct lwkt_config *cfg_in)
 		gd->gd_cpuid = (int)c;
 		gd->gd_pu = pus[c];
 		gd->gd_tok_inline = !rt->rt_hard_ipi;
+		gd->gd_ipi_fast = !rt->rt_hard_ipi;
+		gd->gd_fence_sym = rt->rt_fence == LWKT_FENCE_SYMMETRIC;
+		gd->gd_ncpus = (int)n;
 		_lwkt_inbox_init(gd);
 		rt->rt_cpu[c] = gd;
 	}

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "ipiq_fast.h"
 #include "lwkt_priv.h"
 #include "lwkt_trace.h"
 
@@ -534,6 +535,8 @@ lwkt_send_ipiq2(int cpu, lwkt_ipifunc_t func, void *arg1, void *arg2)
 		_lwkt_inbox_push(lwkt_rt->rt_cpu[cpu], func, arg1, arg2);
 		return 0;
 	}
+	if (_lwkt_ipiq_send_fast(gd, cpu, func, arg1, arg2))
+		return 0;
 	return ipiq_send(gd, cpu, func, arg1, arg2);
 }
 

@@ -228,8 +228,15 @@ struct lwkt_cpu {
 	 * fast paths read this cpu's own (hot) struct only:
 	 *   gd_tok_inline  the running thread's token list is published for
 	 *                  inline code (_lwkt_tls_tok); false with hard IPIs,
-	 *                  where that code would need a critical section. */
+	 *                  where that code would need a critical section;
+	 *   gd_ipi_fast    the inline IPI send may run (ipiq_fast.h); false
+	 *                  with hard IPIs, for the same reason;
+	 *   gd_fence_sym   LWKT_FENCE_SYMMETRIC is in force;
+	 *   gd_ncpus       the runtime's cpu count. */
 	bool gd_tok_inline;
+	bool gd_ipi_fast;
+	bool gd_fence_sym;
+	int gd_ncpus;
 
 	/*
 	 * Remote-written fields, each on its own line.

@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 
+#include "ipiq_fast.h"
 #include "msgport_priv.h"
 
 /* Sleeps until scheduled (caller in its critical section, descheduled
@@ -37,22 +38,35 @@ port_cpu(lwkt_port_t p, const char *what, lwkt_msg_t m)
 	return cpu;
 }
 
-/* Runs f(p, m) on the port's cpu inside a critical section: here if we
- * are that cpu, else by one IPI (whose ring release/acquire hands m
- * over).  FIFO per ring keeps a send's later abort after its arrival. */
+/* Runs f(p, m) on the port's cpu (`cpu`, read once by the caller)
+ * inside a critical section: here if we (gd, NULL outside LWKT) are that
+ * cpu, else by one IPI (whose ring release/acquire hands m over), inline
+ * in the common case (ipiq_fast.h).  FIFO per ring keeps a send's later
+ * abort after its arrival. */
+static inline __attribute__((always_inline)) void
+on_port_cpu_at(struct lwkt_cpu *gd, int cpu, lwkt_port_t p, lwkt_msg_t m,
+	       const char *what, void (*f)(void *, void *))
+{
+	if (gd != NULL) {
+		if (gd->gd_cpuid == cpu) {
+			struct lwkt_thread *td = gd->gd_curthread;
+			_lwkt_crit_enter(td);
+			f(p, m);
+			_lwkt_crit_exit(gd, td);
+			return;
+		}
+		if (_lwkt_ipiq_send_fast(gd, cpu, f, p, m))
+			return;
+	}
+	/* The full send; port_cpu names a port whose cpu is gone. */
+	lwkt_send_ipiq2(port_cpu(p, what, m), f, p, m);
+}
+
 static inline void
 on_port_cpu(lwkt_port_t p, lwkt_msg_t m, const char *what,
 	    void (*f)(void *, void *))
 {
-	struct lwkt_cpu *gd = mycpu();
-	if (gd != NULL && gd->gd_cpuid == _lwkt_port_cpuid(p)) {
-		struct lwkt_thread *td = gd->gd_curthread;
-		_lwkt_crit_enter(td);
-		f(p, m);
-		_lwkt_crit_exit(gd, td);
-	} else {
-		lwkt_send_ipiq2(port_cpu(p, what, m), f, p, m);
-	}
+	on_port_cpu_at(mycpu(), _lwkt_port_cpuid(p), p, m, what, f);
 }
 
 /* On the port's cpu: the owner exited (its port lives until lwkt_join
@@ -115,9 +129,10 @@ static int
 tport_putport(lwkt_port_t p, lwkt_msg_t m)
 {
 	struct lwkt_cpu *gd = mycpu();
-	if (gd == NULL || gd->gd_cpuid != _lwkt_port_cpuid(p))
+	int cpu = _lwkt_port_cpuid(p);
+	if (gd == NULL || gd->gd_cpuid != cpu)
 		fl_put(m, fl_get(m) | MSGF_INTRANSIT);
-	on_port_cpu(p, m, "send", tport_put_oncpu);
+	on_port_cpu_at(gd, cpu, p, m, "send", tport_put_oncpu);
 	return EASYNC;
 }
 

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ipiq_fast.h - the common case of an IPI send, inline in its callers
+ * (the message path, lwkt_send_ipiq2): an LWKT cpu sends to another cpu
+ * in soft-IPI mode, not from inside a full-ring wait, with no overflow
+ * pending and a free slot known without reading the target's index, and
+ * the target is not asleep.  Then the send is the slot's stores, its
+ * release, and one load of the target's idle word.  Everything else
+ * returns false and the caller takes the full send (ipiq.c, ipiq_send),
+ * which handles the same state from where this left it: nothing was
+ * written then.  Private.
+ */
+#ifndef LWKT_SRC_IPIQ_FAST_H
+#define LWKT_SRC_IPIQ_FAST_H
+
+#include "lwkt_priv.h"
+#include "lwkt_trace.h"
+
+/*
+ * Sends func(a1, a2) to cpu if that is the common case; false (and
+ * nothing done) otherwise.  gd: the calling cpu (mycpu()).
+ *
+ * Why each condition sends the rest to ipiq_send:
+ *   gd_ipi_fast    false with hard IPIs: there the send needs a critical
+ *                  section (a signal could nest a send on this ring).
+ *   gd_ipi_depth   a nested send (inside a full-ring wait) never waits
+ *                  and may go to the overflow ("Nested sends", ipiq.c).
+ *   gd_novf        an overflow must reach its ring before any later send
+ *                  returns (FIFO per ring).
+ *   full           w - ir_rcache >= size: ring_full re-reads the
+ *                  target's index, then maybe waits.
+ *   target asleep  gd_idle == 1: _lwkt_wake_cpu wakes it (the slot is
+ *                  written already: it is the same send, finished there).
+ */
+static inline __attribute__((always_inline)) bool
+_lwkt_ipiq_send_fast(struct lwkt_cpu *gd, int cpu, lwkt_ipifunc_t func,
+		     void *a1, void *a2)
+{
+	if (__builtin_expect(!gd->gd_ipi_fast || gd->gd_ipi_depth != 0 ||
+			     gd->gd_novf != 0, 0) ||
+	    (unsigned)cpu >= (unsigned)gd->gd_ncpus || cpu == gd->gd_cpuid)
+		return false;
+	struct lwkt_ipiring *r = gd->gd_outring[cpu];
+	uint64_t w = r->ir_windex;
+	if (__builtin_expect(w - r->ir_rcache > gd->gd_ipiq_mask, 0))
+		return false;
+	struct lwkt_ipislot *s = &r->ir_slot[w & gd->gd_ipiq_mask];
+	s->is_func = func;
+	s->is_arg1 = a1;
+	s->is_arg2 = a2;
+	/* release: publishes func/args; pairs with the target's acquire in
+	 * _lwkt_ipiq_process. */
+	atomic_store_explicit(&s->is_seq, w + 1, memory_order_release);
+	r->ir_windex = w + 1;
+	lwkt_stat_inc(&gd->gd_st_ipis_sent);
+	LWKT_TRACE(ipi_send, gd->gd_cpuid, (uint32_t)cpu, w, func);
+	/* The sender half of the idle Dekker (_lwkt_wake_cpu, ipiq.c): a
+	 * compiler barrier (asymmetric: the sleeper's membarrier) or a full
+	 * fence (symmetric), then the target's idle word. */
+	struct lwkt_cpu *to = lwkt_rt->rt_cpu[cpu];
+	if (gd->gd_fence_sym)
+		lwkt_fence_seq_cst();
+	else
+		atomic_signal_fence(memory_order_seq_cst);
+	if (__builtin_expect(atomic_load_explicit(&to->gd_idle,
+						  memory_order_relaxed) != 0,
+			     0))
+		_lwkt_wake_cpu(gd, to);
+	else
+		lwkt_stat_inc(&gd->gd_st_wakeups_avoided);
+	return true;
+}
+
+#endif /* LWKT_SRC_IPIQ_FAST_H */
