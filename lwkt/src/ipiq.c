@@ -190,6 +190,16 @@ sniff_answer(struct lwkt_cpu *gd)
 	gd->gd_sniff.sn_crit = td->td_critcount;
 	gd->gd_sniff.sn_idle = (td->td_flags & TDF_IDLE) != 0;
 	memcpy(gd->gd_sniff.sn_name, td->td_name, sizeof td->td_name);
+	/* The signal may have cut a run-queue update in half: the walk is
+	 * bounded (a diagnostic; every linked thread is alive, since only
+	 * this pthread reaps). */
+	int rq = 0;
+	for (int p = 0; p <= LWKT_PRI_MAX; p++)
+		for (struct lwkt_thread *t = gd->gd_rqhead[p];
+		     t != NULL && rq < 1000000; t = t->td_rqnext)
+			rq++;
+	gd->gd_sniff.sn_rqlen = rq;
+	gd->gd_sniff.sn_nthreads = gd->gd_nthreads;
 	/* release: the snapshot above; pairs with the sender's acquire. */
 	atomic_fetch_add_explicit(&gd->gd_sniff.sn_seq, 1,
 				  memory_order_release);
@@ -249,9 +259,8 @@ _lwkt_ipiq_signal_init(void)
  * too; only the rings wait for crit_exit), so nothing of another cpu's
  * thread is read here; no answer within 1 s is said as such.
  */
-static void
-ring_stall_warn(struct lwkt_cpu *gd, struct lwkt_cpu *to,
-		struct lwkt_ipiring *r, uint64_t w, uint64_t waited_ns)
+bool
+_lwkt_ipiq_sniff(struct lwkt_cpu *to, uint64_t timeout_ns)
 {
 	uint32_t seq = atomic_load_explicit(&to->gd_sniff.sn_seq,
 					    memory_order_acquire);
@@ -261,8 +270,16 @@ ring_stall_warn(struct lwkt_cpu *gd, struct lwkt_cpu *to,
 	bool answered;
 	while (!(answered = atomic_load_explicit(&to->gd_sniff.sn_seq,
 				memory_order_acquire) != seq) &&
-	       lwkt_now_ns() - t0 < 1000000000u)
+	       lwkt_now_ns() - t0 < timeout_ns)
 		lwkt_cpu_relax();
+	return answered;
+}
+
+static void
+ring_stall_warn(struct lwkt_cpu *gd, struct lwkt_cpu *to,
+		struct lwkt_ipiring *r, uint64_t w, uint64_t waited_ns)
+{
+	bool answered = _lwkt_ipiq_sniff(to, 1000000000u);
 	char what[128];
 	if (answered)
 		snprintf(what, sizeof what, "%s '%s' (id %llu) at crit depth "

@@ -271,6 +271,8 @@ struct lwkt_cpu {
 		bool sn_idle;
 		uint64_t sn_tid;
 		char sn_name[32];
+		int sn_rqlen;		/* threads on the run queue */
+		int sn_nthreads;	/* live threads on this cpu */
 	} gd_sniff;
 	/* Injection inbox for outside callers: gd_inbox_lock protects the
 	 * list; gd_inbox_any is a hint the cpu polls without the lock. */
@@ -408,6 +410,9 @@ _lwkt_poll_pending(struct lwkt_cpu *gd)
 		_lwkt_inbox_process(gd);
 }
 void _lwkt_ipiq_signal_init(void);
+/* Asks `to` for its gd_sniff snapshot (signal; its handler answers) and
+ * waits up to timeout_ns: true once answered (fields then readable). */
+bool _lwkt_ipiq_sniff(struct lwkt_cpu *to, uint64_t timeout_ns);
 void _lwkt_wake_cpu(struct lwkt_cpu *from, struct lwkt_cpu *to);
 
 /* The re-check after the last decrement closes a window: a hard-IPI

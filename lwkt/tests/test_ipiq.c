@@ -422,6 +422,84 @@ START_TEST(t_ipiq_watchdog)
 }
 END_TEST
 
+/*
+ * ---- lwkt_dump: the state of a cpu stalled in a critical section ----
+ * cpu 1 sits in a critical section (until released) while cpu 0 fills
+ * their 4-entry ring: the dump names cpu 1's thread, its crit depth and
+ * run queue, and shows the ring full (rindex 0, windex 4).
+ */
+static void
+dump_staller(void *arg)
+{
+	(void)arg;
+	crit_enter();
+	atomic_store(&wd_stalling, 1);
+	uint64_t t0 = lwkt_now_ns();
+	/* Capped at 20 s: a failing test still ends. */
+	while (lwkt_now_ns() - t0 < 20000000000ull &&
+	       atomic_load(&wd_stalling) != 2)
+		lwkt_cpu_relax();
+	crit_exit();
+}
+
+START_TEST(t_dump)
+{
+	for (int hard = 0; hard < 2; hard++) {
+		struct lwkt_config cfg;
+		lwkt_config_default(&cfg);
+		cfg.lc_ipiq_size = 4;
+		cfg.lc_ipiq_watchdog_ms = -1;
+		cfg.lc_hard_ipi = hard;
+		ck_assert_int_eq(lwkt_dump(2, 0), EINVAL);	/* not started */
+		int n = lt_start(&cfg);
+		LT_NEED_CPUS(n, 2);
+		atomic_store(&wd_stalling, 0);
+		atomic_store(&wd_got, 0);
+		lwkt_thread_t st, sd;
+		ck_assert_int_eq(lwkt_create(dump_staller, NULL, 1, 0, &st,
+					     "staller"), 0);
+		ck_assert_int_eq(lwkt_create(wd_sender, NULL, 0, 0, &sd,
+					     "sender"), 0);
+		struct lwkt_stats s0;
+		do {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+			lwkt_stats(0, &s0);
+		} while (s0.ls_ringfull_waits == 0);
+		FILE *log = tmpfile();
+		ck_assert_ptr_nonnull(log);
+		ck_assert_int_eq(lwkt_dump(fileno(log), 5000), 0);
+		atomic_store(&wd_stalling, 2);
+		ck_assert_int_eq(lwkt_join(sd), 0);
+		ck_assert_int_eq(lwkt_join(st), 0);
+		lt_wait_u64(&wd_got, WD_MSGS);
+		lwkt_shutdown();
+		char text[4096] = "";
+		rewind(log);
+		size_t len = fread(text, 1, sizeof text - 1, log);
+		text[len] = '\0';
+		fclose(log);
+		fputs(text, stderr);	/* shown in the test log */
+		ck_assert_msg(strstr(text, "lwkt: dump: cpu 1 (PU ") &&
+			      strstr(text, "): runs thread 'staller' (id ") &&
+			      strstr(text, ") at crit depth 1; run queue ") &&
+			      /* the running thread counts (it stays queued) */
+			      strstr(text, ", threads 1; idle word 0; ipis "
+				     "sent "),
+			      "hard=%d: cpu 1's line lacks its thread, crit "
+			      "depth or run queue: %s", hard, text);
+		ck_assert_msg(strstr(text, "lwkt: dump: cpu 0 (PU ") &&
+			      strstr(text, "'sender'"),
+			      "hard=%d: no line for cpu 0: %s", hard, text);
+		ck_assert_msg(strstr(text, "lwkt: dump:   ring cpu 0 -> cpu 1: "
+				     "rindex 0, windex 4 (4 of 4 entries "
+				     "pending)\n"),
+			      "hard=%d: the full ring is not shown: %s", hard,
+			      text);
+	}
+}
+END_TEST
+
 START_TEST(t_bad_ring_size)
 {
 	struct lwkt_config cfg;
@@ -669,6 +747,7 @@ add(Suite *s)
 	tcase_add_test(tc, t_full_ring_self_drain);
 	tcase_add_test(tc, t_nested_send_small_rings);
 	tcase_add_test(tc, t_ipiq_watchdog);
+	tcase_add_test(tc, t_dump);
 	tcase_add_test(tc, t_bad_ring_size);
 	tcase_add_test(tc, t_crit_defers_ipis);
 	tcase_add_test(tc, t_cpusync);

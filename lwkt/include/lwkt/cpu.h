@@ -103,6 +103,17 @@ struct lwkt_stats {
 };
 int lwkt_stats(int cpu, struct lwkt_stats *out);
 
+/*
+ * Writes to fd what every cpu is doing, for stall watchdogs: its current
+ * thread and crit depth, run-queue length and thread count (each cpu
+ * answers from its SIGURG handler, as the IPI watchdog's sniff; a cpu
+ * that does not within timeout_ms, <= 0 meaning 1000, is said to), its
+ * statistics, and each incoming IPI ring's read and write index.  Lines
+ * start with "lwkt: dump: ".  A recent sample, nothing is stopped.  From
+ * any thread, LWKT or not; 0, or EINVAL before lwkt_init.
+ */
+int lwkt_dump(int fd, int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif
