@@ -229,6 +229,20 @@ drain(struct lwkt_cpu *gd)
 	_lwkt_inbox_process(gd);
 }
 
+/* True if a cpu-owned token we asked for (bit i of missed: ts_ref[i])
+ * must be retried, not slept on: it came here, or our request was
+ * consumed meanwhile.  (Tokens we held and just gave up are here too:
+ * they are not in missed.) */
+static bool
+cpu_retry(struct lwkt_cpu *gd, struct lwkt_tokstate *ts, uint32_t missed)
+{
+	for (int i = 0; i < ts->ts_n; i++)
+		if (((missed >> i) & 1) &&
+		    _lwkt_tokcpu_must_retry(gd, ts->ts_ref[i].tr_tok))
+			return true;
+	return false;
+}
+
 /*
  * Makes every tokref of ts held.  Critical section; may switch (then the
  * thread may resume on another cpu only via lwkt_migrate, which does not
@@ -247,6 +261,7 @@ acquire_all(struct lwkt_thread *td, struct lwkt_tokstate *ts)
 		struct lwkt_cpu *gd = mycpu();
 		bool ok = true, any_cpu = false;
 		int failed = -1;	/* the atomic token we failed on */
+		uint32_t missed = 0;	/* cpu-owned refs asked for */
 		for (int i = 0; i < ts->ts_n; i++) {
 			struct lwkt_tokref *r = &ts->ts_ref[i];
 			if (r->tr_held)
@@ -256,6 +271,7 @@ acquire_all(struct lwkt_thread *td, struct lwkt_tokstate *ts)
 				if (r->tr_tok->t_design ==
 				    LWKT_TOKEN_CPU_OWNED) {
 					any_cpu = true;	/* request sent: */
+					missed |= 1u << i;
 					continue;	/* ask for all */
 				}
 				failed = i;
@@ -283,6 +299,10 @@ acquire_all(struct lwkt_thread *td, struct lwkt_tokstate *ts)
 				ts->ts_waiting = true;
 			}
 			giveup_all(gd, ts);
+			/* A grant that ran inside a full-ring wait above saw
+			 * no waiter (token_cpu.c, _lwkt_tokcpu_must_retry). */
+			if (cpu_retry(gd, ts, missed))
+				continue;
 			lwkt_deschedule_self();
 			lwkt_switch();
 		} else {

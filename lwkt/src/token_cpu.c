@@ -268,3 +268,23 @@ _lwkt_tokcpu_giveup(struct lwkt_cpu *gd, struct lwkt_token *tok)
 	    atomic_load_explicit(&tok->t_reqmask, memory_order_relaxed) != 0)
 		cpu_give_away(gd, tok);
 }
+
+/*
+ * A thread that missed a cpu-owned token sends its request, puts itself on
+ * this cpu's wait queue and gives up what it holds before it sleeps; the
+ * request's poke and the give-ups' grants are IPI sends, and a send that
+ * finds its ring full runs this cpu's incoming IPIs while it waits.  A
+ * grant run there, before the thread is on the wait queue, finds no
+ * waiter: it keeps the token here unwoken (the livelock breaker then
+ * refuses every higher-numbered requester: deadlock) or passes it on,
+ * clearing this cpu's request bit.  The waiter checks both before it
+ * sleeps (it is in its critical section: nothing runs in between).
+ */
+bool
+_lwkt_tokcpu_must_retry(struct lwkt_cpu *gd, struct lwkt_token *tok)
+{
+	return atomic_load_explicit(&tok->t_cpu, memory_order_relaxed) ==
+	       gd->gd_cpuid ||
+	       !(atomic_load_explicit(&tok->t_reqmask, memory_order_seq_cst) &
+		 (1ull << gd->gd_cpuid));
+}

@@ -78,6 +78,10 @@ bool _lwkt_tokcpu_take(struct lwkt_cpu *gd, struct lwkt_thread *td,
 		       struct lwkt_tokref *r, bool request);
 /* Drops one hold; at the last, hands the token to a requester if any. */
 void _lwkt_tokcpu_giveup(struct lwkt_cpu *gd, struct lwkt_token *tok);
+/* Before a waiter sleeps: true if tok is on this cpu already, or this
+ * cpu's request for it is gone (a grant came and went while we could not
+ * be woken): the waiter must retry instead of sleeping. */
+bool _lwkt_tokcpu_must_retry(struct lwkt_cpu *gd, struct lwkt_token *tok);
 /* The owner-cpu fast paths (no call, no locked instruction: checked by
  * test_token_asm.c).  False: take the slow path. */
 bool _lwkt_token_cpu_fastget(struct lwkt_token *tok);

@@ -431,6 +431,104 @@ START_TEST(t_mixed_designs_migrate)
 }
 END_TEST
 
+/*
+ * ---- a grant that arrives while its requester waits on a full ring ----
+ * A thread that misses a cpu-owned token sends a request (a poke IPI),
+ * then queues itself as a waiter and sleeps.  With 2-entry rings kept
+ * full by a flood, the poke's send waits and runs our incoming IPIs, the
+ * grant among them: it found no waiter yet and was kept unwoken (or
+ * passed on with our request bit cleared).  The workers then slept
+ * forever (found by lwkt-soak -r 2 --tokens=cpu).
+ */
+#define GR_ROUNDS 20000
+static _Atomic int gr_stop;
+static _Atomic uint64_t gr_done, gr_rounds;
+static uint64_t gr_a, gr_b;		/* tok_a protects them */
+static _Atomic uint64_t gr_bad;
+
+static void
+gr_noop(void *a1, void *a2)
+{
+	(void)a1, (void)a2;
+}
+
+static void
+gr_flood(void *arg)
+{
+	int to = (int)(uintptr_t)arg;
+	while (!atomic_load_explicit(&gr_stop, memory_order_relaxed)) {
+		for (int i = 0; i < 8; i++)
+			lwkt_send_ipiq(to, gr_noop, NULL);
+		lwkt_yield();
+	}
+}
+
+static void
+gr_worker(void *unused)
+{
+	(void)unused;
+	for (int i = 0; i < GR_ROUNDS; i++) {
+		lwkt_gettoken(&tok_a);
+		if (gr_a != gr_b)
+			atomic_fetch_add(&gr_bad, 1);
+		gr_a++;
+		gr_b++;
+		lwkt_yield();		/* gives the token up, gets it back */
+		if (!lwkt_token_is_held(&tok_a) || gr_a != gr_b)
+			atomic_fetch_add(&gr_bad, 1);
+		lwkt_reltoken(&tok_a);
+		atomic_fetch_add_explicit(&gr_rounds, 1, memory_order_relaxed);
+	}
+	atomic_fetch_add(&gr_done, 1);
+}
+
+START_TEST(t_grant_during_full_ring)
+{
+	struct lwkt_config cfg;
+	lwkt_config_default(&cfg);
+	cfg.lc_ipiq_size = 2;
+	LT_NEED_CPUS(lt_start(&cfg), 2);
+	ck_assert_int_eq(lwkt_token_init(&tok_a, LWKT_TOKEN_CPU_OWNED, "gr"),
+			 0);
+	atomic_store(&gr_stop, 0);
+	atomic_store(&gr_done, 0);
+	atomic_store(&gr_rounds, 0);
+	lwkt_thread_t fl[2], wk[4];
+	for (int c = 0; c < 2; c++)
+		ck_assert_int_eq(lwkt_create(gr_flood, (void *)(uintptr_t)
+					     (1 - c), c, 0, &fl[c], "flood"), 0);
+	for (int t = 0; t < 4; t++)
+		ck_assert_int_eq(lwkt_create(gr_worker, NULL, t % 2, 0, &wk[t],
+					     "worker"), 0);
+	/* The bug stopped every worker for good; a slow build (TSan: tens
+	 * of seconds in all) only slows them: fail on 20 s without a round. */
+	uint64_t seen = 0, since = lwkt_now_ns();
+	while (atomic_load(&gr_done) < 4) {
+		uint64_t r = atomic_load(&gr_rounds), now = lwkt_now_ns();
+		if (r != seen) {
+			seen = r;
+			since = now;
+		}
+		ck_assert_msg(now - since < 20000000000ull, "no token round "
+			      "in 20 s (%llu of %d done, %llu of 4 workers "
+			      "finished): a cpu-owned token grant was lost",
+			      (unsigned long long)r, 4 * GR_ROUNDS,
+			      (unsigned long long)atomic_load(&gr_done));
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+	atomic_store(&gr_stop, 1);
+	for (int t = 0; t < 4; t++)
+		ck_assert_int_eq(lwkt_join(wk[t]), 0);
+	for (int c = 0; c < 2; c++)
+		ck_assert_int_eq(lwkt_join(fl[c]), 0);
+	ck_assert_uint_eq(atomic_load(&gr_bad), 0);
+	ck_assert_uint_eq(gr_a, 4 * GR_ROUNDS);
+	ck_assert_uint_eq(gr_b, 4 * GR_ROUNDS);
+	lwkt_shutdown();
+}
+END_TEST
+
 /* ---- small contracts: try, recursion, pool, init, defaults ---- */
 static _Atomic int api_fail;	/* line of the first failed check */
 #define API_CHECK(c) do { if (!(c) && !atomic_load(&api_fail))	\
@@ -696,6 +794,8 @@ add(Suite *s)
 	tcase_add_loop_test(tc, t_writer_not_starved, lo, hi);
 	tcase_add_loop_test(tc, t_no_deadlock, lo, hi);
 	tcase_add_test(tc, t_mixed_designs_migrate);
+	tc = ltest_tcase(s, "fullring", 120);
+	tcase_add_test(tc, t_grant_during_full_ring);
 	tc = ltest_tcase(s, "api", 20);
 	tcase_add_loop_test(tc, t_api, lo, hi);
 	tcase_add_test(tc, t_inline_paths);
