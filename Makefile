@@ -110,6 +110,7 @@ include bench/module.mk
 -include viz/module.mk
 -include ci/report/module.mk
 -include ci/fuzz/module.mk
+-include lwkt/soak/module.mk
 
 .PHONY: all deps run check check-extra test bench install uninstall man \
 	help clean distclean tests
@@ -277,6 +278,7 @@ help:
 	@echo '  make tests        the test binaries;  make test: run this build'"'"'s tests'
 	@echo '  make check-extra  the once-only checks: $(EXTRA_CHECKS)'
 	@echo '  make bench BENCH_ARGS=...   run lwkt-bench'
+	@echo '  make soak [SOAK_ARGS=...]   the runtime soak (lwkt-soak --help)'
 	@echo '  make matrix [MATRIX_ARGS=...]   the bench matrix -> out/matrix/'
 	@echo '                    (bench/matrix/lwkt-matrix --help lists its flags)'
 	@echo '  make $(RUN_STEPS)   the later stages of make run'
