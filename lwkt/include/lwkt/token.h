@@ -162,9 +162,14 @@ void lwkt_token_stats(struct lwkt_token_stats *out);
 
 /* The owning cpu's get/release of a cpu-owned token inline in the caller
  * (token_inline.h), unless LWKT_NO_INLINE is defined: every other case
- * still calls the functions above. */
+ * still calls the functions above.  Not under ThreadSanitizer: GCC
+ * computes the TLS block's address (%fs:0) once per function for TSan's
+ * checks and reuses it after calls, so a thread that lwkt_migrate'd in
+ * between had its (correct) loads of the cpu's TLS reported at the old
+ * cpu's block, racing that cpu's switches (lwkt-soak --storm under
+ * TSan). */
 #include "lwkt/token_inline.h"
-#ifndef LWKT_NO_INLINE
+#if !defined(LWKT_NO_INLINE) && !defined(__SANITIZE_THREAD__)
 #define lwkt_gettoken(tok) _lwkt_gettoken_inline(tok)
 #define lwkt_reltoken(tok) _lwkt_reltoken_inline(tok)
 #endif
