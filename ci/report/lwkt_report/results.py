@@ -148,11 +148,15 @@ def run_from_doc(path, doc):
                 or not _finite(t) or t <= 0):
             raise ResultError("%s: benchmark #%d (%s): real_time %r is not a "
                               "positive number" % (path, i, name, t))
+        ns = float(t) * _UNIT_NS[unit]
+        if not math.isfinite(ns):
+            raise ResultError("%s: benchmark #%d (%s): real_time %r %s is too "
+                              "large in ns" % (path, i, name, t, unit))
         if key not in run.samples:
             run.samples[key] = []
             if key not in run.order:
                 run.order.append(key)
-        run.samples[key].append(float(t) * _UNIT_NS[unit])
+        run.samples[key].append(ns)
     if not run.samples and not run.errors:
         raise ResultError("%s: google-benchmark JSON without any benchmark result"
                           % path)
