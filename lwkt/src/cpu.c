@@ -266,6 +266,20 @@ lwkt_init(const struct lwkt_config *cfg_in)
 		return init_error(EINVAL, "%s", "lc_ipiq_size must be a power "
 				  "of two between 2 and 2^20");
 
+	/* Waiters' PAUSE policy: config, then LWKT_POLL_PAUSE. */
+	long pp = cfg.lc_poll_pause;
+	const char *pe = getenv("LWKT_POLL_PAUSE");
+	if (pe != NULL && *pe != '\0') {
+		char *end;
+		pp = strtol(pe, &end, 10);
+		if (*end != '\0')
+			return init_error(EINVAL, "LWKT_POLL_PAUSE=%s: not an "
+					  "integer", pe);
+	}
+	unsigned poll_pause = pp == 0 ? LWKT_POLL_PAUSE_DEFAULT
+			      : pp < 0 ? 0 : (unsigned)(pp > 1 << 30 ? 1 << 30
+							: pp);
+
 	struct lwkt_runtime *rt = calloc(1, sizeof *rt);
 	if (rt == NULL)
 		return ENOMEM;
@@ -310,6 +324,7 @@ lwkt_init(const struct lwkt_config *cfg_in)
 		gd->gd_ipi_fast = !rt->rt_hard_ipi;
 		gd->gd_fence_sym = rt->rt_fence == LWKT_FENCE_SYMMETRIC;
 		gd->gd_ncpus = (int)n;
+		gd->gd_poll_pause = poll_pause;
 		_lwkt_inbox_init(gd);
 		rt->rt_cpu[c] = gd;
 	}

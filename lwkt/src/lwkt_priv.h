@@ -237,6 +237,9 @@ struct lwkt_cpu {
 	bool gd_ipi_fast;
 	bool gd_fence_sym;
 	int gd_ncpus;
+	/* Polls a waiter makes before it PAUSEs (lc_poll_pause; 0: from
+	 * the first). */
+	unsigned gd_poll_pause;
 
 	/*
 	 * Remote-written fields, each on its own line.

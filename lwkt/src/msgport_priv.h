@@ -209,14 +209,16 @@ spin_more(struct spinwait *sw, struct lwkt_cpu *gd, struct lwkt_thread *td)
 }
 
 /* One polling step of a waiter (in its critical section).  No PAUSE in
- * the first 64 polls: PAUSE costs ~25 ns on the reference EPYC, and a
- * round trip is a few of them (domsg 276 -> ~235 ns without); longer
- * waits pause, to be kind to an SMT sibling. */
+ * the first lc_poll_pause polls (default 64): PAUSE costs ~25 ns on the
+ * reference EPYC, and a fast round trip is a few of them (domsg 276 ->
+ * ~235 ns without); but a poller without PAUSE steals the awaited line
+ * from its writer more often, which costs more than it saves when line
+ * transfers are slow: a parameter, to be chosen per host (cpu.h). */
 static inline void
 spin_step(struct lwkt_cpu *gd, const struct spinwait *sw)
 {
 	_lwkt_poll_pending(gd);
-	if (sw->sw_n >= 64)
+	if (sw->sw_n >= gd->gd_poll_pause)
 		lwkt_cpu_relax();
 }
 

@@ -351,8 +351,13 @@ START_TEST(t_bad_config)
 	setenv("LWKT_CPUS", "banana", 1);
 	ck_assert_int_eq(lwkt_init(&cfg), EINVAL);
 	setenv("LWKT_CPUS", "count=1", 1);
+	/* LWKT_POLL_PAUSE must be an integer (it overrides lc_poll_pause). */
+	setenv("LWKT_POLL_PAUSE", "64x", 1);
+	ck_assert_int_eq(lwkt_init(&cfg), EINVAL);
+	setenv("LWKT_POLL_PAUSE", "-1", 1);
 	cfg.lc_cpus = "banana";
 	ck_assert_int_eq(lwkt_init(&cfg), 0);
+	unsetenv("LWKT_POLL_PAUSE");
 	ck_assert_int_eq(lwkt_ncpus(), 1);
 	unsetenv("LWKT_CPUS");
 	ck_assert_int_eq(lwkt_init(&cfg), EBUSY);
