@@ -39,8 +39,9 @@
  *
  * Order: Perfetto's trace processor sorts packets by timestamp, keeping
  * file order for equal ones; every track here receives its events in
- * non-decreasing time (a timestamp is clamped to its track's latest), so
- * begin/end pairs nest as written.
+ * non-decreasing time (a timestamp is clamped to its track's latest:
+ * counted, see the README for when it happens), so begin/end pairs nest
+ * as written.
  *
  * Compactness: one packet sequence (trusted_packet_sequence_id 1) whose
  * first packet clears the incremental state; event names, categories and
