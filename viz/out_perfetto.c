@@ -26,7 +26,9 @@
  *            its children: its waits for replies, its waits for tokens,
  *            and one track per token it held (holds may overlap)
  *   IPI ring CPU a->b   a counter per cpu pair: IPIs sent and not yet
- *            received (the ring's occupancy as the trace sees it)
+ *            received (the ring's occupancy as the trace sees it); its
+ *            values ride on the IPI's flow instants (extra_counter_values:
+ *            no packet of their own)
  *   benchmarks   the bench harness's runs, per process
  *   lwkt-lab     one instant at the end: the summary (event counts)
  *
@@ -66,7 +68,8 @@ enum {
 	/* TrackEvent */
 	F_TE_CATEGORY_IIDS = 3, F_TE_DEBUG = 4, F_TE_TYPE = 9, F_TE_NAME_IID = 10,
 	F_TE_TRACK_UUID = 11, F_TE_NAME = 23, F_TE_COUNTER_VALUE = 30,
-	F_TE_FLOW_IDS = 47, F_TE_TERM_FLOW_IDS = 48,
+	F_TE_FLOW_IDS = 47, F_TE_TERM_FLOW_IDS = 48, F_TE_EXTRA_CTR_UUIDS = 31,
+	F_TE_EXTRA_CTR_VALUES = 12,
 	/* DebugAnnotation */
 	F_DA_NAME_IID = 1, F_DA_BOOL = 2, F_DA_UINT = 3, F_DA_INT = 4,
 	F_DA_STRING = 6, F_DA_POINTER = 7,
@@ -113,6 +116,8 @@ struct pf_flowpt {
 	enum viz_msg_cat cat;
 	int nout, nin;
 	uint64_t out[2], in[2];
+	uint64_t ctr_uuid;	/* an IPI ring counter's new value, or 0 */
+	int64_t ctr_val;
 };
 
 struct pf {
@@ -801,10 +806,10 @@ pf_overlay(void *o, const struct viz_overlay *v)
 	return pkt_write(c, pf, false, b);
 }
 
-/* The ring occupancy of an IPI's cpu pair moves by d at ts. */
+/* The ring occupancy of an IPI's cpu pair moves by d: the counter's new
+ * value goes with the pending flow instant (pf->fp). */
 static int
-ring_count(struct viz_comp *c, struct pf *pf, const struct viz_msg *m, int d,
-	   uint64_t ts)
+ring_count(struct viz_comp *c, struct pf *pf, const struct viz_msg *m, int d)
 {
 	if (m->src < 0 || m->dst < 0)
 		return 0;
@@ -819,13 +824,9 @@ ring_count(struct viz_comp *c, struct pf *pf, const struct viz_msg *m, int d,
 	if (!t)
 		return -1;
 	t->value += d;
-	int64_t v = t->value;
-	uint64_t uuid = t->uuid;
-	ts = clamp(pf, &t->last, ts);
-	pkt_start(pf);
-	te_head(pf, TYPE_COUNTER, uuid);
-	pbw_i64(&pf->te, F_TE_COUNTER_VALUE, v);
-	return pkt_write(c, pf, false, ts);
+	pf->fp.ctr_uuid = t->uuid;
+	pf->fp.ctr_val = t->value;
+	return 0;
 }
 
 static int
@@ -848,6 +849,10 @@ flow_flush(struct viz_comp *c, struct pf *pf)
 		pbw_fixed64(&pf->te, F_TE_FLOW_IDS, f->out[i]);
 	for (int i = 0; i < f->nin; i++)
 		pbw_fixed64(&pf->te, F_TE_TERM_FLOW_IDS, f->in[i]);
+	if (f->ctr_uuid) {
+		pbw_u64(&pf->te, F_TE_EXTRA_CTR_UUIDS, f->ctr_uuid);
+		pbw_i64(&pf->te, F_TE_EXTRA_CTR_VALUES, f->ctr_val);
+	}
 	return pkt_write(c, pf, false, ts);
 }
 
@@ -874,10 +879,11 @@ pf_flow(void *o, enum viz_flow_step step, const struct viz_msg *m, int lane,
 		f->out[f->nout++] = id;
 	if (m->cat == VIZ_MSG_IPI) {
 		/* Counted at the flow's ends: an IPI received before its send
-		 * was traced has neither, so it never counts. */
-		if (flow_flush(c, pf))
+		 * was traced has neither, so it never counts.  One counter
+		 * value per instant: written at once. */
+		if (ring_count(c, pf, m, in ? -1 : 1))
 			return -1;
-		return ring_count(c, pf, m, in ? -1 : 1, at);
+		return flow_flush(c, pf);
 	}
 	return 0;
 }

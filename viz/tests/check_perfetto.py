@@ -337,6 +337,13 @@ def check(trace, pf, min_events):
         for a in te.get("debug_annotations", []):
             if ("debug_annotation_names", one(a, "name_iid")) not in names:
                 fail("packet %d: annotation name iid not interned" % i)
+        for cu, cv in zip(te.get("extra_counter_track_uuids", []),
+                          te.get("extra_counter_values", [])):
+            if cu not in counter_tracks:
+                fail("packet %d: an extra counter value for a track that is no counter" % i)
+            counters[cu].append((ts, i, cv))
+        if len(te.get("extra_counter_track_uuids", [])) != len(te.get("extra_counter_values", [])):
+            fail("packet %d: extra counter uuids and values differ in number" % i)
         if typ == "TYPE_COUNTER":
             if u not in counter_tracks:
                 fail("packet %d: a counter value on a track that is no counter" % i)
