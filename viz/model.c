@@ -772,6 +772,30 @@ msg_finish(struct viz_model *m, struct viz_slot *s)
 	return 0;
 }
 
+/*
+ * The reply sent last on lane l waits for the next IPI of l to carry it
+ * back; that IPI went elsewhere, or another reply took its place (one IPI
+ * may carry several replies: the ring is read in batches).  Nothing more
+ * of it will be seen: one that nobody waits for is over now (its back hop
+ * has no end: none is invented).  Without this, each such message would
+ * stay in flight to the end of the trace: memory growing with the trace.
+ * WARNING: map_del moves entries: pointers into m->open are stale after.
+ */
+static int
+reply_unlinked(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
+	       struct viz_lane *l)
+{
+	struct viz_slot *s;
+
+	if (!l->pend_reply)
+		return 0;
+	l->pend_reply = false;
+	s = map_find(m->open, l->pend_reply_id, key2(KT_MSG, vpid, p->inst, 0, 0));
+	if (!s || s->msg.waited || s->msg.t[VIZ_ST_REP_RING] != VIZ_NONE)
+		return 0;
+	return msg_finish(m, s);
+}
+
 static int
 on_msg(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
        int lane, struct viz_lane *l, uint64_t t)
@@ -854,6 +878,13 @@ on_msg(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
 			return ENOMEM;
 		l = &m->lanes[lane];
 		if (back >= 0 && back != lane) {
+			if (l->pend_reply && l->pend_reply_id != a[0]) {
+				int rc = reply_unlinked(m, p, ev->vpid, l);
+				if (rc)
+					return rc;
+				s = map_find(m->open, a[0], k2);	/* moved */
+				g = &s->msg;
+			}
 			g->flow = m->next_flow++;
 			if (m->ops->flow(m->out, VIZ_FLOW_START, g, lane, t))
 				return -1;
@@ -989,6 +1020,14 @@ on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
 		if (dl == -2)
 			return ENOMEM;
 		l = &m->lanes[lane];
+		/* ipi_link below carries the pending reply only to its own
+		 * cpu, and not when a request to that cpu is pending too. */
+		if (l->pend_reply && (l->pend_reply_dst != (uint32_t)a[1] ||
+				      (l->pend_msg && l->pend_msg_dst == (uint32_t)a[1]))) {
+			int rc = reply_unlinked(m, p, ev->vpid, l);
+			if (rc)
+				return rc;
+		}
 		s = map_put(m->open, a[2], k2, &fresh);
 		if (!s)
 			return ENOMEM;

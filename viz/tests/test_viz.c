@@ -665,6 +665,36 @@ START_TEST(t_model_netisr_sysmsg)
 }
 END_TEST
 
+/* Replies batched into one IPI (the ring is read in batches): only the
+ * last is carried by it; the others are over when superseded, so nothing
+ * stays in flight (memory bounded on long traces). */
+START_TEST(t_model_replies_one_ipi)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+
+	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
+	for (uint64_t i = 1; i <= 3; i++)	/* cpu 0 -> port on cpu 1 */
+		ev(&m, VIZ_EV_msg_send, i, 0, i, 7, 0, 1, 5, 0);
+	for (uint64_t i = 1; i <= 3; i++) {
+		ev(&m, VIZ_EV_msg_dispatch, 10 + 2 * i, 1, i, 7, 1, 9, 0, 0);
+		ev(&m, VIZ_EV_msg_reply, 11 + 2 * i, 1, i, 3, 1, 0, 9, 0);
+	}
+	ck_assert_uint_eq(m.c.msgs_done, 2);	/* 1 and 2: superseded */
+	ev(&m, VIZ_EV_ipi_send, 20, 1, 1, 0, 1, 0xf0, 0, 0);
+	ev(&m, VIZ_EV_ipi_recv, 25, 0, 1, 0, 1, 0xf0, 0, 0);
+	ev(&m, VIZ_EV_ipi_done, 26, 0, 1, 0, 1, 0, 0, 0);
+	ck_assert_uint_eq(m.c.msgs_done, 3);	/* 3: its IPI landed */
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_uint_eq(m.c.msgs_open, 0);
+	ck_assert_uint_eq(m.c.unmatched, 0);
+	/* Message 3's reply hop ends where the IPI landed: 3 hops end in
+	 * all for dispatches, 3 for replies, 1 for the way back, 1 IPI. */
+	ck_assert_int_eq(r.flows[VIZ_FLOW_END], 3 + 3 + 1 + 1);
+	viz_model_fini(&m);
+}
+END_TEST
+
 /* ---- the protobuf wire writer (vectors: protobuf.dev, "Encoding") */
 
 static void
@@ -878,6 +908,7 @@ add(Suite *s)
 	tcase_add_test(tc, t_schema_table);
 	tcase_add_test(tc, t_model_netisr_sysmsg);
 	tcase_add_test(tc, t_model_no_samples);
+	tcase_add_test(tc, t_model_replies_one_ipi);
 	tc = ltest_tcase(s, "pbw", 10);
 	tcase_add_test(tc, t_pbw_wire);
 	tc = ltest_tcase(s, "plugin", 20);
