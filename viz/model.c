@@ -146,7 +146,7 @@ struct viz_map {
 enum {
 	KT_LANE = 1, KT_PU, KT_THR, KT_MSG, KT_IPI, KT_MQ, KT_MPI,
 	KT_NETISR, KT_SYSMSG, KT_WAIT, KT_TOKW, KT_TOKH, KT_TOKX, KT_LAT,
-	KT_MQW,
+	KT_MQW, KT_IPIWIN,
 };
 
 /* k2: type | vpid (22 bits) | runtime instance (10) | a (12) | b (12). */
@@ -1005,6 +1005,50 @@ ipi_done(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
 	return ipi_notice(m, p, vpid, &g, lane, t);
 }
 
+/*
+ * A ring holds at most its size of IPIs (the sender waits when it is
+ * full: lwkt_config.lc_ipiq_size, 256 by default, DragonFly's
+ * MAXCPUFIFO), and ipi_id counts the pair's IPIs: when id is sent, every
+ * IPI of the pair up to id - size was received.  One still open was lost
+ * from the trace (its receive, or its target's whole stream): reported
+ * unfinished now rather than kept to the end, so memory stays bounded.
+ * VIZ_IPI_WINDOW is above any ring size in use.  Called before anything
+ * points into m->open (map_del moves entries).
+ */
+#define VIZ_IPI_WINDOW (1u << 16)
+
+static int
+ipi_window(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
+	   uint64_t src, uint64_t dst, uint64_t id)
+{
+	bool fresh;
+	struct viz_slot *w = map_put(m->keys, 1, key2(KT_IPIWIN, vpid, p->inst,
+						      src, dst), &fresh);
+
+	if (!w)
+		return ENOMEM;
+	if (fresh)
+		w->t_xfer = id;		/* the lowest id that may be open */
+	if (id < w->t_xfer + VIZ_IPI_WINDOW)
+		return 0;
+	uint64_t lo = w->t_xfer, hi = id - VIZ_IPI_WINDOW + 1;
+	w->t_xfer = hi;
+	if (hi - lo > VIZ_IPI_WINDOW)	/* a jump: at most a window is open */
+		lo = hi - VIZ_IPI_WINDOW;
+	for (uint64_t k = lo; k < hi; k++) {
+		struct viz_slot *s = map_find(m->open, k, key2(KT_IPI, vpid, p->inst,
+							       src, dst));
+		if (!s || s->msg.recv_first)
+			continue;
+		s->msg.open = true;
+		if (m->ops->msg_done(m->out, &s->msg))
+			return -1;
+		m->c.ipis_open++;
+		map_del(m->open, s);
+	}
+	return 0;
+}
+
 static int
 on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
        const struct viz_ev *ev, int lane, uint64_t t)
@@ -1019,6 +1063,9 @@ on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
 		int dl = lane_id(m, ev->vpid, a[1]);
 		if (dl == -2)
 			return ENOMEM;
+		int rc = ipi_window(m, p, ev->vpid, a[0], a[1], a[2]);
+		if (rc)
+			return rc;
 		l = &m->lanes[lane];
 		/* ipi_link below carries the pending reply only to its own
 		 * cpu, and not when a request to that cpu is pending too. */
