@@ -1012,18 +1012,22 @@ ipi_done(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
  * IPI of the pair up to id - size was received.  One still open was lost
  * from the trace (its receive, or its target's whole stream): reported
  * unfinished now rather than kept to the end, so memory stays bounded.
- * VIZ_IPI_WINDOW is above any ring size in use.  Called before anything
- * points into m->open (map_del moves entries).
+ * Likewise on the receiving side (recv): a receive traced before its send
+ * waits for the send only while it can still come (the send is traced
+ * just after the ring write); past the window its send was lost (counted
+ * unmatched, as at the end).  VIZ_IPI_WINDOW is above any ring size in
+ * use.  Called before anything points into m->open (map_del moves
+ * entries).
  */
 #define VIZ_IPI_WINDOW (1u << 16)
 
 static int
 ipi_window(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
-	   uint64_t src, uint64_t dst, uint64_t id)
+	   uint64_t src, uint64_t dst, uint64_t id, bool recv)
 {
 	bool fresh;
-	struct viz_slot *w = map_put(m->keys, 1, key2(KT_IPIWIN, vpid, p->inst,
-						      src, dst), &fresh);
+	struct viz_slot *w = map_put(m->keys, recv ? 2 : 1, key2(KT_IPIWIN, vpid,
+						      p->inst, src, dst), &fresh);
 
 	if (!w)
 		return ENOMEM;
@@ -1038,12 +1042,16 @@ ipi_window(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
 	for (uint64_t k = lo; k < hi; k++) {
 		struct viz_slot *s = map_find(m->open, k, key2(KT_IPI, vpid, p->inst,
 							       src, dst));
-		if (!s || s->msg.recv_first)
+		if (!s || s->msg.recv_first != recv)
 			continue;
-		s->msg.open = true;
-		if (m->ops->msg_done(m->out, &s->msg))
-			return -1;
-		m->c.ipis_open++;
+		if (recv) {
+			m->c.unmatched++;	/* its send was never traced */
+		} else {
+			s->msg.open = true;
+			if (m->ops->msg_done(m->out, &s->msg))
+				return -1;
+			m->c.ipis_open++;
+		}
 		map_del(m->open, s);
 	}
 	return 0;
@@ -1063,7 +1071,7 @@ on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
 		int dl = lane_id(m, ev->vpid, a[1]);
 		if (dl == -2)
 			return ENOMEM;
-		int rc = ipi_window(m, p, ev->vpid, a[0], a[1], a[2]);
+		int rc = ipi_window(m, p, ev->vpid, a[0], a[1], a[2], false);
 		if (rc)
 			return rc;
 		l = &m->lanes[lane];
@@ -1110,7 +1118,10 @@ on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
 		s->msg.port = a[3];	/* the callback */
 		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
 	}
-	case VIZ_EV_ipi_recv:
+	case VIZ_EV_ipi_recv: {
+		int rc = ipi_window(m, p, ev->vpid, a[0], a[1], a[2], true);
+		if (rc)
+			return rc;
 		if (lane_push(m, lane, l, VIZ_SPAN_IPI, t, a[0]))
 			return -1;
 		s = map_put(m->open, a[2], k2, &fresh);
@@ -1136,6 +1147,7 @@ on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
 		s->msg.t[VIZ_ST_DISPATCH] = t;
 		s->msg.lane[VIZ_ST_DISPATCH] = lane;
 		return ipi_done(m, p, ev->vpid, s, true);
+	}
 	case VIZ_EV_ipi_done:
 		return lane_pop(m, lane, l, VIZ_SPAN_IPI, t);
 	default:

@@ -695,6 +695,14 @@ START_TEST(t_model_replies_one_ipi)
 }
 END_TEST
 
+static int
+r_span_none(void *o, const struct viz_span *s)
+{
+	(void)o;
+	(void)s;
+	return 0;
+}
+
 static int n_open_done;
 static int
 r_done_count(void *o, const struct viz_msg *m)
@@ -715,6 +723,8 @@ START_TEST(t_model_ipi_window)
 	const uint64_t n = (1u << 16) + 1000;
 
 	ops.msg_done = r_done_count;
+	ops.span = r_span_none;
+	ops.span_open = r_span_none;
 	n_open_done = 0;
 	ck_assert_int_eq(viz_model_init(&m, &ops, &r), 0);
 	for (uint64_t i = 0; i < n; i++)
@@ -723,6 +733,18 @@ START_TEST(t_model_ipi_window)
 	ck_assert_int_eq(viz_model_finish(&m), 0);
 	ck_assert_uint_eq(m.c.ipis_open, n);	/* every one reported, once */
 	ck_assert_int_eq(n_open_done, (int)n);
+	viz_model_fini(&m);
+
+	/* The other way: receives whose sends were lost (1 -> 0). */
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(viz_model_init(&m, &ops, &r), 0);
+	for (uint64_t i = 0; i < n; i++) {
+		ev(&m, VIZ_EV_ipi_recv, 2 * i, 0, 1, 0, i, 0xf0, 0, 0);
+		ev(&m, VIZ_EV_ipi_done, 2 * i + 1, 0, 1, 0, i, 0, 0, 0);
+	}
+	ck_assert_uint_eq(m.c.unmatched, 1000);	/* past the window */
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_uint_eq(m.c.unmatched, n);
 	viz_model_fini(&m);
 }
 END_TEST
