@@ -1017,9 +1017,10 @@ ipi_done(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
  * just after the ring write); past the window its send was lost (counted
  * unmatched, as at the end).  VIZ_IPI_WINDOW is above any ring size in
  * use.  Called before anything points into m->open (map_del moves
- * entries).
+ * entries).  And when the process starts a new runtime instance, what
+ * the old one left in flight is over (ipi_inst_over).
  */
-#define VIZ_IPI_WINDOW (1u << 16)
+#define VIZ_IPI_WINDOW (1u << 13)
 
 static int
 ipi_window(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
@@ -1053,6 +1054,32 @@ ipi_window(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
 			m->c.ipis_open++;
 		}
 		map_del(m->open, s);
+	}
+	return 0;
+}
+
+static int
+ipi_inst_over(struct viz_model *m, uint32_t vpid, unsigned inst)
+{
+	struct viz_map *o = m->open;
+
+	for (size_t i = 0; i < o->cap;) {
+		struct viz_slot *s = &o->s[i];
+		if (!s->k2 || (unsigned)(s->k2 >> 56) != KT_IPI ||
+		    ((s->k2 >> 34) & 0x3fffff) != (vpid & 0x3fffff) ||
+		    ((s->k2 >> 24) & 0x3ff) != (inst & 0x3ff)) {
+			i++;
+			continue;
+		}
+		if (s->msg.recv_first) {
+			m->c.unmatched++;
+		} else {
+			s->msg.open = true;
+			if (m->ops->msg_done(m->out, &s->msg))
+				return -1;
+			m->c.ipis_open++;
+		}
+		map_del(o, s);	/* i again: a later entry may move here */
 	}
 	return 0;
 }
@@ -1549,7 +1576,10 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		case VIZ_EV_bench_begin: case VIZ_EV_bench_end:
 			return on_bench(m, p, ev, t);
 		case VIZ_EV_runtime_init:
-			/* A new runtime: its ids start again. */
+			/* A new runtime: its ids start again; the old one's
+			 * IPIs still open were lost from the trace. */
+			if ((rc = ipi_inst_over(m, ev->vpid, p->inst)))
+				return rc;
 			p->inst++;
 			break;
 		default:

@@ -720,7 +720,7 @@ START_TEST(t_model_ipi_window)
 	struct viz_model m;
 	struct rec r = { 0 };
 	struct viz_out_ops ops = rops;
-	const uint64_t n = (1u << 16) + 1000;
+	const uint64_t n = (1u << 13) + 1000;
 
 	ops.msg_done = r_done_count;
 	ops.span = r_span_none;
@@ -745,6 +745,19 @@ START_TEST(t_model_ipi_window)
 	ck_assert_uint_eq(m.c.unmatched, 1000);	/* past the window */
 	ck_assert_int_eq(viz_model_finish(&m), 0);
 	ck_assert_uint_eq(m.c.unmatched, n);
+	viz_model_fini(&m);
+
+	/* A new runtime instance: the old one's open IPIs are over. */
+	memset(&r, 0, sizeof(r));
+	n_open_done = 0;
+	ck_assert_int_eq(viz_model_init(&m, &ops, &r), 0);
+	for (uint64_t i = 0; i < 10; i++)
+		ev(&m, VIZ_EV_ipi_send, i, 0, 0, 1, i, 0xf0, 0, 0);
+	ev(&m, VIZ_EV_runtime_init, 20, 0, 2, 0, 0, 0, 0, 0);
+	ck_assert_int_eq(n_open_done, 10);
+	ck_assert_uint_eq(m.c.ipis_open, 10);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_uint_eq(m.c.ipis_open, 10);	/* not reported twice */
 	viz_model_fini(&m);
 }
 END_TEST
