@@ -1034,12 +1034,20 @@ ipi_window(struct viz_model *m, struct viz_proc *p, uint32_t vpid,
 		return ENOMEM;
 	if (fresh)
 		w->t_xfer = id;		/* the lowest id that may be open */
-	if (id < w->t_xfer + VIZ_IPI_WINDOW)
+	uint64_t lo = w->t_xfer, hi;
+	if (id < lo) {
+		/* The ids start again (a runtime whose runtime_init is not
+		 * in the trace): all of the old sequence is over. */
+		hi = lo + VIZ_IPI_WINDOW;
+		w->t_xfer = id;
+	} else if (id < lo + VIZ_IPI_WINDOW) {
 		return 0;
-	uint64_t lo = w->t_xfer, hi = id - VIZ_IPI_WINDOW + 1;
-	w->t_xfer = hi;
-	if (hi - lo > VIZ_IPI_WINDOW)	/* a jump: at most a window is open */
-		lo = hi - VIZ_IPI_WINDOW;
+	} else {
+		hi = id - VIZ_IPI_WINDOW + 1;
+		w->t_xfer = hi;
+		if (hi - lo > VIZ_IPI_WINDOW)	/* a jump: at most a window */
+			lo = hi - VIZ_IPI_WINDOW;	/* was open */
+	}
 	for (uint64_t k = lo; k < hi; k++) {
 		struct viz_slot *s = map_find(m->open, k, key2(KT_IPI, vpid, p->inst,
 							       src, dst));

@@ -747,6 +747,20 @@ START_TEST(t_model_ipi_window)
 	ck_assert_uint_eq(m.c.unmatched, n);
 	viz_model_fini(&m);
 
+	/* Ids that start again without a runtime_init in the trace: the
+	 * old sequence is over (at most a window of it was open). */
+	memset(&r, 0, sizeof(r));
+	n_open_done = 0;
+	ck_assert_int_eq(viz_model_init(&m, &ops, &r), 0);
+	for (uint64_t i = 0; i < n; i++)
+		ev(&m, VIZ_EV_ipi_send, i, 0, 0, 1, i, 0xf0, 0, 0);
+	ck_assert_int_eq(n_open_done, 1000);
+	ev(&m, VIZ_EV_ipi_send, n, 0, 0, 1, 0, 0xf0, 0, 0);
+	ck_assert_int_eq(n_open_done, (int)n);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_int_eq(n_open_done, (int)n + 1);
+	viz_model_fini(&m);
+
 	/* A new runtime instance: the old one's open IPIs are over. */
 	memset(&r, 0, sizeof(r));
 	n_open_done = 0;
