@@ -777,7 +777,8 @@ msg_finish(struct viz_model *m, struct viz_slot *s)
  * back; that IPI went elsewhere, or another reply took its place (one IPI
  * may carry several replies: the ring is read in batches).  Nothing more
  * of it will be seen: one that nobody waits for is over now (its back hop
- * has no end: none is invented).  Without this, each such message would
+ * has no end: none is invented; a wait that begins only later, after
+ * lwkt_sendmsg and other work, is then not joined to it).  Without this, each such message would
  * stay in flight to the end of the trace: memory growing with the trace.
  * WARNING: map_del moves entries: pointers into m->open are stale after.
  */

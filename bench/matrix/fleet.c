@@ -376,6 +376,17 @@ main(int argc, char **argv)
 		       nranks, out, failed ? " (some FAILED, see above)" : "");
 	}
 	MPI_Bcast(&failed, 1, MPI_INT, 0, MPI_COMM_WORLD);
+	/*
+	 * A blocking barrier, so both ranks enter MPI_Finalize at about the
+	 * same time (it narrows the window, it cannot close it: the race is
+	 * upstream).  Without it rank 0, done first, waits in the process
+	 * manager's barrier inside MPI_Finalize, making no UCX progress,
+	 * while rank 1's endpoint close over TCP waits for it: both hung
+	 * there once in CI (MPICH 4.0 + UCX 1.13; the close-needs-progress
+	 * race of openucx/ucx issue 8738, "TCP transport hangs during
+	 * cleanup", 2022-12-01).
+	 */
+	MPI_Barrier(MPI_COMM_WORLD);
 	MPI_Finalize();
 	return failed ? 1 : 0;
 }
