@@ -38,6 +38,8 @@ import sys
 import tempfile
 import time
 
+import fuzzlib
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 SCRIPT = os.path.join(ROOT, "trace", "lwkt-record")
@@ -105,6 +107,12 @@ def mutate(r, args):
             j, k = r.randrange(len(a)), r.randrange(len(a))
             a[j], a[k] = a[k], a[j]
     return a
+
+
+def read_args(path):
+    """A saved command line: one argument per line."""
+    with open(path) as f:
+        return f.read().split("\n")[:-1]
 
 
 def help_before_end(args):
@@ -210,11 +218,7 @@ def main():
                   % (p, " ".join(repr(x) for x in args), why))
 
         rdir = os.path.join(HERE, "regress", "record-cli")
-        replay = a.files or ([os.path.join(rdir, n) for n in sorted(os.listdir(rdir))
-                              if n.endswith(".args")] if os.path.isdir(rdir) else [])
-        for p in replay:
-            with open(p) as f:
-                one(f.read().split("\n")[:-1], dedupe=False)
+        fuzzlib.replay(a.files or fuzzlib.saved_inputs([rdir], ".args"), read_args, one)
         nreplay = execs
         if a.files:
             print("fuzz/record-cli: %d executions, %d failures" % (execs, fails))

@@ -45,6 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "ci", "report"))
 from lwkt_report import results  # noqa: E402
+import fuzzlib  # noqa: E402
 
 KEYS = ["context", "benchmarks", "name", "run_name", "run_type", "real_time",
         "cpu_time", "time_unit", "error_occurred", "error_message",
@@ -181,6 +182,11 @@ def check(path, ref_run):
         raise Crash(traceback.format_exc())
 
 
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def save(outdir, data, why):
     os.makedirs(outdir, exist_ok=True)
     h = hashlib.sha1(data).hexdigest()[:16]
@@ -241,11 +247,7 @@ def main():
             print("fuzz/report-json: CRASH (saved %s):\n%s" % (p, str(c).rstrip()[-1500:]))
 
     # Replays: the given files, else the seeds and every regression input.
-    replay = a.files or [os.path.join(d, n) for d in (cdir, rdir) if os.path.isdir(d)
-                         for n in sorted(os.listdir(d)) if n.endswith(".json")]
-    for p in replay:
-        with open(p, "rb") as f:
-            one(f.read(), dedupe=False)
+    fuzzlib.replay(a.files or fuzzlib.saved_inputs([cdir, rdir], ".json"), read_bytes, one)
     nreplay = execs
     if a.files:
         print("fuzz/report-json: %d inputs replayed, %d crashes" % (execs, crashes))
