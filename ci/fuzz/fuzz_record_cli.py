@@ -30,7 +30,6 @@ Last line: "fuzz/record-cli: N executions, N failures"; exit 0 when none.
 import argparse
 import hashlib
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -223,9 +222,7 @@ def main():
         if a.files:
             print("fuzz/record-cli: %d executions, %d failures" % (execs, fails))
             return 1 if fails else 0
-        seed = a.seed if a.seed is not None else int(time.time())
-        r = random.Random(seed)
-        t_end = time.monotonic() + a.seconds
+        seed, r, t_end = fuzzlib.campaign(a.seed, a.seconds)
         pool = [gen(r) for _ in range(16)]
         while time.monotonic() < t_end:
             args = gen(r) if r.random() < 0.5 else mutate(r, r.choice(pool))

@@ -35,7 +35,6 @@ import hashlib
 import json
 import math
 import os
-import random
 import sys
 import tempfile
 import time
@@ -253,9 +252,7 @@ def main():
         print("fuzz/report-json: %d inputs replayed, %d crashes" % (execs, crashes))
         return 1 if crashes else 0
 
-    seed = a.seed if a.seed is not None else int(time.time())
-    r = random.Random(seed)
-    t_end = time.monotonic() + a.seconds
+    seed, r, t_end = fuzzlib.campaign(a.seed, a.seconds)
     seen = set()
     while time.monotonic() < t_end:
         if r.random() < 0.5:

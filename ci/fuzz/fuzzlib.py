@@ -6,6 +6,8 @@ replayed before any generated one, and never deduplicated by its failure
 signature: each must be checked on its own.
 """
 import os
+import random
+import time
 
 
 def saved_inputs(dirs, suffix):
@@ -18,3 +20,11 @@ def replay(paths, read, one):
     """Runs ONE on the content of each path (READ opens and reads it)."""
     for p in paths:
         one(read(p), dedupe=False)
+
+
+def campaign(seed, seconds):
+    """A generation campaign: its seed (SEED, or the clock's when None, printed
+    so that a failure can be replayed), its generator and its deadline."""
+    if seed is None:
+        seed = int(time.time())
+    return seed, random.Random(seed), time.monotonic() + seconds
