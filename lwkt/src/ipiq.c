@@ -341,15 +341,7 @@ static void
 ring_put(struct lwkt_cpu *gd, struct lwkt_cpu *to, struct lwkt_ipiring *r,
 	 uint64_t w, lwkt_ipifunc_t func, void *a1, void *a2)
 {
-	struct lwkt_ipislot *s = &r->ir_slot[w & (lwkt_rt->rt_ipiq_size - 1)];
-	s->is_func = func;
-	s->is_arg1 = a1;
-	s->is_arg2 = a2;
-	/* release: publishes func/args; pairs with the target's acquire. */
-	atomic_store_explicit(&s->is_seq, w + 1, memory_order_release);
-	r->ir_windex = w + 1;
-	lwkt_stat_inc(&gd->gd_st_ipis_sent);
-	LWKT_TRACE(ipi_send, gd->gd_cpuid, to->gd_cpuid, w, func);
+	_lwkt_ring_publish(gd, to->gd_cpuid, r, w, func, a1, a2);
 	_lwkt_wake_cpu(gd, to);
 }
 

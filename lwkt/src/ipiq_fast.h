@@ -17,6 +17,29 @@
 #include "lwkt_trace.h"
 
 /*
+ * Fills slot w of r, the ring from gd to cpu (the caller made sure it is
+ * free: w - ir_rcache < size), and publishes it.  The one slot writer of
+ * the runtime: the inline send below and the full send (ipiq.c,
+ * ring_put) both end here.  Signalling the target is the caller's.
+ */
+static inline __attribute__((always_inline)) void
+_lwkt_ring_publish(struct lwkt_cpu *gd, int cpu, struct lwkt_ipiring *r,
+		   uint64_t w, lwkt_ipifunc_t func, void *a1, void *a2)
+{
+	struct lwkt_ipislot *s = &r->ir_slot[w & gd->gd_ipiq_mask];
+	s->is_func = func;
+	s->is_arg1 = a1;
+	s->is_arg2 = a2;
+	/* release: publishes func/args; pairs with the target's acquire in
+	 * _lwkt_ipiq_process. */
+	atomic_store_explicit(&s->is_seq, w + 1, memory_order_release);
+	r->ir_windex = w + 1;	/* producer-only field: plain */
+	lwkt_stat_inc(&gd->gd_st_ipis_sent);
+	LWKT_TRACE(ipi_send, gd->gd_cpuid, (uint32_t)cpu, w, func);
+	(void)cpu;	/* for the trace site only */
+}
+
+/*
  * Sends func(a1, a2) to cpu if that is the common case; false (and
  * nothing done) otherwise.  gd: the calling cpu (mycpu()).
  *
@@ -44,16 +67,7 @@ _lwkt_ipiq_send_fast(struct lwkt_cpu *gd, int cpu, lwkt_ipifunc_t func,
 	uint64_t w = r->ir_windex;
 	if (__builtin_expect(w - r->ir_rcache > gd->gd_ipiq_mask, 0))
 		return false;
-	struct lwkt_ipislot *s = &r->ir_slot[w & gd->gd_ipiq_mask];
-	s->is_func = func;
-	s->is_arg1 = a1;
-	s->is_arg2 = a2;
-	/* release: publishes func/args; pairs with the target's acquire in
-	 * _lwkt_ipiq_process. */
-	atomic_store_explicit(&s->is_seq, w + 1, memory_order_release);
-	r->ir_windex = w + 1;
-	lwkt_stat_inc(&gd->gd_st_ipis_sent);
-	LWKT_TRACE(ipi_send, gd->gd_cpuid, (uint32_t)cpu, w, func);
+	_lwkt_ring_publish(gd, cpu, r, w, func, a1, a2);
 	/* The sender half of the idle Dekker (_lwkt_wake_cpu, ipiq.c): a
 	 * compiler barrier (asymmetric: the sleeper's membarrier) or a full
 	 * fence (symmetric), then the target's idle word. */

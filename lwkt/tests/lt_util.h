@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* lt_util.h - helpers for the runtime tests: start a 2-cpu runtime, wait
- * for a counter from outside LWKT. */
+ * for a counter from outside LWKT, compare a README example with its
+ * test copy. */
 #ifndef LWKT_TESTS_LT_UTIL_H
 #define LWKT_TESTS_LT_UTIL_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "lwkt/arch.h"
@@ -51,6 +56,46 @@ lt_wait_u64(_Atomic uint64_t *c, uint64_t want)
 		struct timespec ts = {0, 100000};
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* Reads a repository file (tests run from the repository root). */
+static inline char *
+lt_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		ck_abort_msg("cannot open %s (tests run from the repository "
+			     "root): %s", path, strerror(errno));
+	static char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* Fails unless lwkt/README.md holds `copy` (a test header, e.g.
+ * "lwkt/tests/test_netisr_readme.h") byte for byte in the fenced C block
+ * after its marker line "<!-- example: COPY -->".  `what` names the
+ * example in the failure message. */
+static inline void
+lt_readme_matches(const char *what, const char *copy)
+{
+	char marker[256];
+	snprintf(marker, sizeof marker, "<!-- example: %s -->\n```c\n", copy);
+	char *readme = lt_slurp("lwkt/README.md");
+	char *text = lt_slurp(copy);
+	char *start = strstr(readme, marker);
+	ck_assert_msg(start != NULL, "lwkt/README.md lacks the marker %s",
+		      marker);
+	start += strlen(marker);
+	char *end = strstr(start, "```\n");
+	ck_assert(end != NULL);
+	*end = '\0';
+	ck_assert_msg(strcmp(start, text) == 0, "the %s example in "
+		      "lwkt/README.md differs from %s: keep them identical",
+		      what, copy);
+	free(readme);
+	free(text);
 }
 
 #endif

@@ -661,38 +661,9 @@ START_TEST(t_readme_example_runs)
 }
 END_TEST
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		ck_abort_msg("cannot open %s (tests run from the repository "
-			     "root): %s", path, strerror(errno));
-	static char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return strdup(buf);
-}
-
 START_TEST(t_readme_example_matches)
 {
-	const char *marker = "<!-- example: lwkt/tests/test_sysmsg_readme.h "
-			     "-->\n```c\n";
-	char *readme = slurp("lwkt/README.md");
-	char *copy = slurp("lwkt/tests/test_sysmsg_readme.h");
-	char *start = strstr(readme, marker);
-	ck_assert_msg(start != NULL, "lwkt/README.md lacks the marker %s",
-		      marker);
-	start += strlen(marker);
-	char *end = strstr(start, "```\n");
-	ck_assert(end != NULL);
-	*end = '\0';
-	ck_assert_msg(strcmp(start, copy) == 0, "the sysmsg example in "
-		      "lwkt/README.md differs from "
-		      "lwkt/tests/test_sysmsg_readme.h: keep them identical");
-	free(readme);
-	free(copy);
+	lt_readme_matches("sysmsg", "lwkt/tests/test_sysmsg_readme.h");
 }
 END_TEST
 
