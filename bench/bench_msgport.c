@@ -2,9 +2,13 @@
 /*
  * bench_msgport.c - LWKT messages against the floors of the same run:
  *   roundtrip/lwkt_domsg            cross-cpu, thread ports  vs floor_cacheline
+ *                                   (the 16-byte body by value: lwkt_msg_byvalue)
+ *   roundtrip/lwkt_domsg_byref      the same message by reference
  *   roundtrip/lwkt_domsg_local      same cpu (two switches)  vs call/floor_indirect
  *   roundtrip/lwkt_domsg_spinport   cross-cpu, spin ports    vs lwkt_domsg
  *   stream/lwkt_sendmsg             one-way, 64 in flight    vs stream/floor_spsc
+ *                                   (by value)
+ *   stream/lwkt_sendmsg_byref       the same by reference
  *   reqrep/lwkt_msg/clients:N       N clients over both cpus, one server
  *
  * Waiting: the runtime's idle spin budget is set to 1 s, so a waiter that
@@ -112,6 +116,7 @@ struct rt {
 	gbench_state *r_st;
 	int r_srv_cpu;
 	bool r_spin;		/* spin ports for target and reply */
+	bool r_byref;		/* no lwkt_msg_byvalue */
 	uint64_t r_trips;	/* the client, after its loop */
 	struct srv r_srv;
 	_Alignas(LWKT_CACHELINE) struct lwkt_port r_sport;
@@ -131,6 +136,8 @@ rt_client(void *arg)
 	struct bmsg m;
 	memset(&m, 0, sizeof m);
 	lwkt_initmsg(&m.b_msg, rport, 0);
+	if (!r->r_byref)
+		lwkt_msg_byvalue(&m.b_msg, BMSG_BODY);
 	uint64_t x = (uint64_t)gbench_max_iterations(r->r_st), trips = 0;
 	GBENCH_LOOP(r->r_st) {
 		m.b_payload = x++;
@@ -143,13 +150,14 @@ rt_client(void *arg)
 }
 
 static void
-run_rt(gbench_state *st, int srv_cpu, bool spin)
+run_rt(gbench_state *st, int srv_cpu, bool spin, bool byref)
 {
 	static struct rt r;
 	memset(&r, 0, sizeof r);
 	r.r_st = st;
 	r.r_srv_cpu = srv_cpu;
 	r.r_spin = spin;
+	r.r_byref = byref;
 	if (spin) {
 		lwkt_initport_spin(&r.r_sport);
 		lwkt_initport_spin(&r.r_rport);
@@ -172,22 +180,30 @@ run_rt(gbench_state *st, int srv_cpu, bool spin)
 static void
 bm_domsg(gbench_state *st)
 {
-	run_rt(st, 1, false);
+	run_rt(st, 1, false, false);
+}
+
+static void
+bm_domsg_byref(gbench_state *st)
+{
+	run_rt(st, 1, false, true);
 }
 
 static void
 bm_domsg_local(gbench_state *st)
 {
-	run_rt(st, 0, false);
+	run_rt(st, 0, false, false);
 }
 
 static void
 bm_domsg_spinport(gbench_state *st)
 {
-	run_rt(st, 1, true);
+	run_rt(st, 1, true, false);
 }
 
 GBENCH_REGISTER(bm_domsg, "roundtrip/lwkt_domsg", gbench_use_real_time(f));
+GBENCH_REGISTER(bm_domsg_byref, "roundtrip/lwkt_domsg_byref",
+		gbench_use_real_time(f));
 GBENCH_REGISTER(bm_domsg_local, "roundtrip/lwkt_domsg_local",
 		gbench_use_real_time(f));
 GBENCH_REGISTER(bm_domsg_spinport, "roundtrip/lwkt_domsg_spinport",
@@ -201,6 +217,7 @@ GBENCH_REGISTER(bm_domsg_spinport, "roundtrip/lwkt_domsg_spinport",
 
 struct stream {
 	gbench_state *s_st;
+	bool s_byref;		/* no lwkt_msg_byvalue */
 	uint64_t s_sent, s_got;	/* the client, after its loop */
 	struct srv s_srv;
 };
@@ -220,6 +237,8 @@ stream_client(void *arg)
 	for (int i = 0; i < STREAM_W; i++) {
 		memset(&w[i], 0, sizeof w[i]);
 		lwkt_initmsg(&w[i].b_msg, NULL, 0);
+		if (!s->s_byref)
+			lwkt_msg_byvalue(&w[i].b_msg, BMSG_BODY);
 	}
 	GBENCH_LOOP(s->s_st) {
 		struct bmsg *m;
@@ -244,11 +263,12 @@ stream_client(void *arg)
 }
 
 static void
-bm_stream(gbench_state *st)
+run_stream(gbench_state *st, bool byref)
 {
 	static struct stream s;
 	memset(&s, 0, sizeof s);
 	s.s_st = st;
+	s.s_byref = byref;
 	struct lwkt_config cfg;
 	lwkt_config_default(&cfg);
 	cfg.lc_idle_spin_ns = SPIN_FOREVER;
@@ -265,7 +285,21 @@ bm_stream(gbench_state *st)
 	gbench_set_items_processed(st, (int64_t)n);
 }
 
+static void
+bm_stream(gbench_state *st)
+{
+	run_stream(st, false);
+}
+
+static void
+bm_stream_byref(gbench_state *st)
+{
+	run_stream(st, true);
+}
+
 GBENCH_REGISTER(bm_stream, "stream/lwkt_sendmsg", gbench_use_real_time(f));
+GBENCH_REGISTER(bm_stream_byref, "stream/lwkt_sendmsg_byref",
+		gbench_use_real_time(f));
 
 /* ---------------------------------------------------------------------- */
 /* reqrep: N clients (alternating cpus) domsg one server on cpu 1.  The

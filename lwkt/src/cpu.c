@@ -211,6 +211,7 @@ runtime_free(struct lwkt_runtime *rt)
 		if (gd == NULL)
 			continue;
 		_lwkt_inbox_fini(gd);
+		_lwkt_msg_value_fini(gd);
 		free(gd);
 	}
 	pthread_mutex_destroy(&rt->rt_threads_lock);

@@ -13,17 +13,20 @@
 
 #include "lwkt_priv.h"
 
-/* Messages waiting in r: the slots from the read index on whose sequence
- * word says "filled" (the producer's write index itself is a plain
+/* Slots filled in r: the entries from the read index on whose sequence
+ * word says "filled" (with their value tails) (the producer's write index itself is a plain
  * field of the producer cpu). */
 static unsigned
 ring_pending(struct lwkt_ipiring *r, unsigned size, uint64_t ri)
 {
 	unsigned n = 0;
 	while (n < size &&
-	       atomic_load_explicit(&r->ir_slot[(ri + n) & (size - 1)].is_seq,
-				    memory_order_relaxed) == ri + n + 1)
-		n++;
+	       (atomic_load_explicit(&r->ir_slot[(ri + n) & (size - 1)].is_seq,
+				     memory_order_relaxed) & LWKT_IPISEQ_NUM)
+	       == ri + n + 1)
+		n += 1 + LWKT_IPISEQ_TAILS(atomic_load_explicit(
+			&r->ir_slot[(ri + n) & (size - 1)].is_seq,
+			memory_order_relaxed));
 	return n;
 }
 

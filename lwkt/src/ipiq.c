@@ -93,6 +93,37 @@ _lwkt_ipiq_free(struct lwkt_runtime *rt)
 /* ---------------------------------------------------------------------- */
 /* consumer side (the ring's dst cpu, in a critical section) */
 
+/* A value entry at ri (head s, sequence sq): copies head and tails out,
+ * frees their slots, hands the copy to the message layer.  Returns the
+ * index after the entry. */
+static __attribute__((noinline)) uint64_t
+value_entry(struct lwkt_cpu *gd, struct lwkt_ipiring *r, int src,
+	    struct lwkt_ipislot *s, uint64_t sq, uint64_t ri, unsigned mask)
+{
+	uint64_t v[LWKT_IPIVAL_WORDS];
+	unsigned nt = LWKT_IPISEQ_TAILS(sq);
+	v[0] = s->is_word[0];
+	v[1] = s->is_word[1];
+	v[2] = s->is_word[2];
+	for (unsigned t = 0; t < nt; t++) {
+		/* Written before the head's release: the acquire above
+		 * covers them. */
+		struct lwkt_ipislot *ts = &r->ir_slot[(ri + 1 + t) & mask];
+		v[3 + 3 * t] = ts->is_word[0];
+		v[4 + 3 * t] = ts->is_word[1];
+		v[5 + 3 * t] = ts->is_word[2];
+	}
+	/* release: head and tails are copied out; pairs with the sender's
+	 * acquire of ir_rindex before it reuses them.  Before the arrival
+	 * runs, as for a call (a nested drain continues after us). */
+	atomic_store_explicit(&r->ir_rindex, ri + 1 + nt, memory_order_release);
+	LWKT_TRACE(ipi_recv, src, gd->gd_cpuid, ri, _lwkt_msg_value_arrive);
+	lwkt_stat_inc(&gd->gd_st_ipis_received);
+	_lwkt_msg_value_arrive(gd, src, v, nt);
+	LWKT_TRACE(ipi_done, src, gd->gd_cpuid, ri);
+	return ri + 1 + nt;
+}
+
 int
 _lwkt_ipiq_process(struct lwkt_cpu *gd)
 {
@@ -108,10 +139,17 @@ _lwkt_ipiq_process(struct lwkt_cpu *gd)
 			    &r->ir_rindex, memory_order_relaxed);
 			struct lwkt_ipislot *s = &r->ir_slot[ri & mask];
 			/* acquire: pairs with the sender's release store of
-			 * is_seq; func/args below are then complete. */
-			if (atomic_load_explicit(&s->is_seq,
-						 memory_order_acquire) != ri + 1)
+			 * is_seq; func/args (and a value entry's tails)
+			 * below are then complete. */
+			uint64_t sq = atomic_load_explicit(
+			    &s->is_seq, memory_order_acquire);
+			if ((sq & LWKT_IPISEQ_NUM) != ri + 1)
 				break;
+			if (sq & LWKT_IPISEQ_VALUE) {
+				ri = value_entry(gd, r, src, s, sq, ri, mask);
+				n++;
+				continue;
+			}
 			lwkt_ipifunc_t f = s->is_func;
 			void *a1 = s->is_arg1, *a2 = s->is_arg2;
 			/* release: the slot is copied out; pairs with the

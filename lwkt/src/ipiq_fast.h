@@ -39,6 +39,26 @@ _lwkt_ring_publish(struct lwkt_cpu *gd, int cpu, struct lwkt_ipiring *r,
 	(void)cpu;	/* for the trace site only */
 }
 
+/* After a fast send's publish: wake the target if it sleeps.  The sender
+ * half of the idle Dekker (_lwkt_wake_cpu, ipiq.c): a compiler barrier
+ * (asymmetric: the sleeper's membarrier) or a full fence (symmetric),
+ * then the target's idle word (relaxed: the barrier orders it). */
+static inline __attribute__((always_inline)) void
+_lwkt_ipiq_signal_fast(struct lwkt_cpu *gd, int cpu)
+{
+	struct lwkt_cpu *to = lwkt_rt->rt_cpu[cpu];
+	if (gd->gd_fence_sym)
+		lwkt_fence_seq_cst();
+	else
+		atomic_signal_fence(memory_order_seq_cst);
+	if (__builtin_expect(atomic_load_explicit(&to->gd_idle,
+						  memory_order_relaxed) != 0,
+			     0))
+		_lwkt_wake_cpu(gd, to);
+	else
+		lwkt_stat_inc(&gd->gd_st_wakeups_avoided);
+}
+
 /*
  * Sends func(a1, a2) to cpu if that is the common case; false (and
  * nothing done) otherwise.  gd: the calling cpu (mycpu()).
@@ -68,20 +88,59 @@ _lwkt_ipiq_send_fast(struct lwkt_cpu *gd, int cpu, lwkt_ipifunc_t func,
 	if (__builtin_expect(w - r->ir_rcache > gd->gd_ipiq_mask, 0))
 		return false;
 	_lwkt_ring_publish(gd, cpu, r, w, func, a1, a2);
-	/* The sender half of the idle Dekker (_lwkt_wake_cpu, ipiq.c): a
-	 * compiler barrier (asymmetric: the sleeper's membarrier) or a full
-	 * fence (symmetric), then the target's idle word. */
-	struct lwkt_cpu *to = lwkt_rt->rt_cpu[cpu];
-	if (gd->gd_fence_sym)
-		lwkt_fence_seq_cst();
-	else
-		atomic_signal_fence(memory_order_seq_cst);
-	if (__builtin_expect(atomic_load_explicit(&to->gd_idle,
-						  memory_order_relaxed) != 0,
-			     0))
-		_lwkt_wake_cpu(gd, to);
-	else
-		lwkt_stat_inc(&gd->gd_st_wakeups_avoided);
+	_lwkt_ipiq_signal_fast(gd, cpu);
+	return true;
+}
+
+/*
+ * Sends a value entry (lwkt_priv.h: head words v[0..2], then ntail tails
+ * of three words each, 1 <= ntail <= LWKT_IPIVAL_MAXTAILS) to cpu, under
+ * the conditions of _lwkt_ipiq_send_fast, which also need 1 + ntail free
+ * slots; false (nothing written) otherwise: the caller then sends by
+ * reference (msgport_thread.c), which keeps FIFO on the same ring.
+ */
+static inline __attribute__((always_inline)) bool
+_lwkt_ipiq_send_value_fast(struct lwkt_cpu *gd, int cpu, const uint64_t *v,
+			   unsigned ntail)
+{
+	if (__builtin_expect(!gd->gd_ipi_fast || gd->gd_ipi_depth != 0 ||
+			     gd->gd_novf != 0, 0) ||
+	    (unsigned)cpu >= (unsigned)gd->gd_ncpus || cpu == gd->gd_cpuid)
+		return false;
+	struct lwkt_ipiring *r = gd->gd_outring[cpu];
+	uint64_t w = r->ir_windex;
+	unsigned mask = gd->gd_ipiq_mask;
+	if (__builtin_expect(w + ntail - r->ir_rcache > mask, 0)) {
+		/* acquire: pairs with the target's release of ir_rindex (as
+		 * ring_full, ipiq.c): the slots it passed are free. */
+		r->ir_rcache = atomic_load_explicit(&r->ir_rindex,
+						    memory_order_acquire);
+		if (w + ntail - r->ir_rcache > mask)
+			return false;
+	}
+	for (unsigned t = 0; t < ntail; t++) {
+		struct lwkt_ipislot *ts = &r->ir_slot[(w + 1 + t) & mask];
+		/* relaxed: 0 is "no entry" for a consumer that meets this
+		 * slot at its read index; published with the head below. */
+		atomic_store_explicit(&ts->is_seq, 0, memory_order_relaxed);
+		ts->is_word[0] = v[3 + 3 * t];
+		ts->is_word[1] = v[4 + 3 * t];
+		ts->is_word[2] = v[5 + 3 * t];
+	}
+	struct lwkt_ipislot *s = &r->ir_slot[w & mask];
+	s->is_word[0] = v[0];
+	s->is_word[1] = v[1];
+	s->is_word[2] = v[2];
+	/* release: publishes head and tails; pairs with the target's acquire
+	 * in _lwkt_ipiq_process. */
+	atomic_store_explicit(&s->is_seq, (w + 1) | LWKT_IPISEQ_VALUE |
+			      ((uint64_t)ntail << LWKT_IPISEQ_TAILSHIFT),
+			      memory_order_release);
+	r->ir_windex = w + 1 + ntail;	/* producer-only field: plain */
+	lwkt_stat_inc(&gd->gd_st_ipis_sent);
+	LWKT_TRACE(ipi_send, gd->gd_cpuid, (uint32_t)cpu, w,
+		   _lwkt_msg_value_arrive);
+	_lwkt_ipiq_signal_fast(gd, cpu);
 	return true;
 }
 

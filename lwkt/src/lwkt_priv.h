@@ -94,16 +94,39 @@ lwkt_stat_inc(_Atomic uint64_t *c)
  * a polled round trip 1.08-1.41x the raw cache-line ping-pong of the same
  * run (a ring with shared head/tail indices moves two lines a message).
  *
- * is_seq == n + 1 means "slot holds message n" (n = free-running index).
- * Producer: writes func/args (plain), then release-stores is_seq.
- * Consumer: acquire-loads is_seq, copies func/args out.
+ * (is_seq & LWKT_IPISEQ_NUM) == n + 1 means "slot holds entry n" (n =
+ * free-running index).  Producer: writes the words (plain), then
+ * release-stores is_seq.  Consumer: acquire-loads is_seq, copies out.
+ *
+ * Two kinds of entry:
+ *   call   one slot, is_func(is_arg1, is_arg2).
+ *   value  LWKT_IPISEQ_VALUE set: a message travelling by value
+ *          (msgport_value.c): the head's three words, then
+ *          LWKT_IPISEQ_TAILS(seq) (1 or 2) tail slots of three data words
+ *          each, whose is_seq is 0 (never a valid sequence: a consumer
+ *          that meets a stale tail at its read index sees "empty").  The
+ *          producer writes the tails before the head's release store; the
+ *          consumer copies head and tails out before it moves ir_rindex
+ *          past them all.
  */
 struct lwkt_ipislot {
 	_Atomic uint64_t is_seq;
-	lwkt_ipifunc_t is_func;
-	void *is_arg1;
-	void *is_arg2;
+	union {
+		struct {
+			lwkt_ipifunc_t is_func;
+			void *is_arg1;
+			void *is_arg2;
+		};
+		uint64_t is_word[3];	/* value entries */
+	};
 };
+#define LWKT_IPISEQ_VALUE	(1ull << 63)
+#define LWKT_IPISEQ_TAILSHIFT	61
+#define LWKT_IPISEQ_TAILS(seq)	((unsigned)((seq) >> LWKT_IPISEQ_TAILSHIFT) & 3)
+#define LWKT_IPISEQ_NUM		((1ull << LWKT_IPISEQ_TAILSHIFT) - 1)
+/* A value entry's words: 3 in the head, 3 per tail, at most 2 tails. */
+#define LWKT_IPIVAL_MAXTAILS	2
+#define LWKT_IPIVAL_WORDS	(3 + 3 * LWKT_IPIVAL_MAXTAILS)
 
 /* A call waiting in a ring's overflow (src cpu only). */
 struct lwkt_ipicall {
@@ -240,6 +263,13 @@ struct lwkt_cpu {
 	/* Polls a waiter makes before it PAUSEs (lc_poll_pause; 0: from
 	 * the first). */
 	unsigned gd_poll_pause;
+	/* Messages received by value (msgport_value.c), own cpu only: the
+	 * free copies (a LIFO list, at most LWKT_VMSG_KEEP kept), their
+	 * count, and the copies a handler holds (doubly linked: an abort
+	 * finds them there). */
+	void *gd_vfree;
+	unsigned gd_vnfree;
+	void *gd_vlive;
 
 	/*
 	 * Remote-written fields, each on its own line.
@@ -381,8 +411,9 @@ _lwkt_ipiq_pending(struct lwkt_cpu *gd)
 		/* We are the only writer of ir_rindex. */
 		uint64_t ri = atomic_load_explicit(&r->ir_rindex,
 						   memory_order_relaxed);
-		if (atomic_load_explicit(&r->ir_slot[ri & mask].is_seq,
-					 memory_order_relaxed) == ri + 1)
+		if ((atomic_load_explicit(&r->ir_slot[ri & mask].is_seq,
+					  memory_order_relaxed) &
+		     LWKT_IPISEQ_NUM) == ri + 1)
 			return true;
 	}
 	return false;
@@ -454,6 +485,14 @@ int _lwkt_msgport_thread_init(struct lwkt_thread *td, int cpu);
 void _lwkt_msgport_thread_migrate(struct lwkt_thread *td, int cpu);
 void _lwkt_msgport_thread_exited(struct lwkt_thread *td, bool detached);
 void _lwkt_msgport_thread_fini(struct lwkt_thread *td);
+
+/* msgport_value.c: a message that travelled by value arrived from cpu src
+ * (ipiq.c's consumer, in a critical section; v: the entry's words, copied
+ * out of the ring; ntail: its tail count).  Frees what is left at
+ * shutdown. */
+void _lwkt_msg_value_arrive(struct lwkt_cpu *gd, int src, const uint64_t *v,
+			    unsigned ntail);
+void _lwkt_msg_value_fini(struct lwkt_cpu *gd);
 
 /* serialize.c: true if the calling thread holds s. */
 struct lwkt_serialize;

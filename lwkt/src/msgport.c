@@ -180,8 +180,16 @@ begin_send(struct lwkt_cpu *gd, lwkt_port_t port, lwkt_msg_t msg,
 	msg->ms_error = 0;
 	msg->ms_id = next_msg_id(gd);
 	f = (f & ~(uint32_t)(MSGF_DONE | MSGF_REPLY | MSGF_QUEUED | MSGF_SYNC |
-			     MSGF_INTRANSIT | MSGF_ABORT_ONARRIVAL)) |
+			     MSGF_INTRANSIT | MSGF_ABORT_ONARRIVAL |
+			     MSGF_BYVALUE)) |
 	    setflags;
+	/* By value may be tried (tport_putport decides): a small message
+	 * from an LWKT cpu to a thread port.  Never for a copy (a handler
+	 * re-sending what it received), never on forward (lwkt_forwardmsg
+	 * does not come here). */
+	if (msg->ms_valsize != 0 && gd != NULL &&
+	    (port->mp_kind & MSGPORTF_THREAD) && !(f & MSGF_VCOPY))
+		f |= MSGF_BYVALUE;
 	fl_put(msg, f);
 	LWKT_TRACE(msg_send, msg->ms_id, port->mp_id, _lwkt_msg_cpu(gd),
 		   (uint32_t)_lwkt_port_cpuid(port), _lwkt_msg_tid(gd), f);
@@ -360,7 +368,10 @@ lwkt_abortmsg(lwkt_msg_t msg)
 				     memory_order_relaxed) != 0)
 		return EALREADY;
 	lwkt_port_t p = msg->ms_abort_port;
-	p->mp_abortport(p, msg);
+	if (f & MSGF_BYVALUE)
+		_lwkt_vmsg_abort(p, msg);	/* FIFO behind the send */
+	else
+		p->mp_abortport(p, msg);
 	return 0;
 }
 
@@ -375,5 +386,8 @@ lwkt_dropmsg(lwkt_msg_t msg)
 	lwkt_port_t p = msg->ms_target_port;
 	if (p == NULL)
 		return ENOENT;
-	return p->mp_dropmsg(p, msg);
+	int e = p->mp_dropmsg(p, msg);
+	if (e == 0 && (f & MSGF_VCOPY))
+		_lwkt_vmsg_dropped(msg);	/* the sender's message too */
+	return e;
 }

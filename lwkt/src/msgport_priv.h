@@ -252,6 +252,23 @@ _lwkt_port_wakeup(lwkt_port_t p)
 	lwkt_wakeup(p);
 }
 
+/* msgport_thread.c: queue m on thread port p and wake its owner (on p's
+ * cpu, in a critical section; follows an owner that moved on). */
+void _lwkt_tport_put_oncpu(void *p, void *m);
+
+/* msgport_value.c: messages sent by value (lwkt_msg_byvalue).
+ *   _lwkt_vmsg_send      the sender, for a thread port on another cpu:
+ *                        true if sent by value, else m is unchanged;
+ *   _lwkt_vmsg_abort     lwkt_abortmsg of a by-value send (relayed
+ *                        through the sending cpu: FIFO behind the send);
+ *   _lwkt_vmsg_abort_at  the abort on the port's cpu (finds the copy);
+ *   _lwkt_vmsg_dropped   lwkt_dropmsg dropped a copy (MSGF_VCOPY). */
+bool _lwkt_vmsg_send(struct lwkt_cpu *gd, int cpu, lwkt_port_t p,
+		     lwkt_msg_t m);
+void _lwkt_vmsg_abort(lwkt_port_t p, lwkt_msg_t m);
+void _lwkt_vmsg_abort_at(lwkt_port_t p, lwkt_msg_t m);
+void _lwkt_vmsg_dropped(lwkt_msg_t m);
+
 /* msgport_outside.c: the futex reply port of outside callers. */
 lwkt_port_t _lwkt_outside_port(void);
 int _lwkt_outside_wait(lwkt_msg_t m);

@@ -105,12 +105,12 @@ tport_wake_owner(struct lwkt_cpu *gd, lwkt_port_t p)
 
 /* Queue and wake the owner: both halves of the hand-over in one function
  * on the port's cpu (ring acquire side: ipiq.c). */
-static void
-tport_put_oncpu(void *a1, void *a2)
+void
+_lwkt_tport_put_oncpu(void *a1, void *a2)
 {
 	lwkt_port_t p = a1;
 	lwkt_msg_t m = a2;
-	if (moved_on(p, m, tport_put_oncpu))
+	if (moved_on(p, m, _lwkt_tport_put_oncpu))
 		return;
 	if (__builtin_expect(p->mp_flags & MSGPORTF_DEAD, 0))
 		dead_owner(p, m, "send");
@@ -125,14 +125,24 @@ tport_put_oncpu(void *a1, void *a2)
 	tport_wake_owner(mycpu(), p);
 }
 
+/* A send: by value if begin_send allowed it (MSGF_BYVALUE: a small
+ * message from an LWKT cpu) and the port is on another cpu whose ring
+ * takes it at once (msgport_value.c); else by reference. */
 static int
 tport_putport(lwkt_port_t p, lwkt_msg_t m)
 {
 	struct lwkt_cpu *gd = mycpu();
 	int cpu = _lwkt_port_cpuid(p);
+	uint32_t f = fl_get(m);
+	if (f & MSGF_BYVALUE) {
+		if (gd->gd_cpuid != cpu && _lwkt_vmsg_send(gd, cpu, p, m))
+			return EASYNC;
+		f &= ~(uint32_t)MSGF_BYVALUE;
+		fl_put(m, f);
+	}
 	if (gd == NULL || gd->gd_cpuid != cpu)
-		fl_put(m, fl_get(m) | MSGF_INTRANSIT);
-	on_port_cpu_at(gd, cpu, p, m, "send", tport_put_oncpu);
+		fl_put(m, f | MSGF_INTRANSIT);
+	on_port_cpu_at(gd, cpu, p, m, "send", _lwkt_tport_put_oncpu);
 	return EASYNC;
 }
 
@@ -253,6 +263,13 @@ tport_abort_oncpu(void *a1, void *a2)
 	lwkt_msg_t m = a2;
 	if (moved_on(p, m, tport_abort_oncpu))
 		return;
+	/* Sent by value: the handler has a copy (set before the send was
+	 * published, cleared at its reply on the sending cpu: a stale
+	 * "clear" cannot be read here before the arrival). */
+	if (fl_get(m) & MSGF_BYVALUE) {
+		_lwkt_vmsg_abort_at(p, m);
+		return;
+	}
 	_lwkt_abort_at_port(p, m, q_take(p, m));
 }
 

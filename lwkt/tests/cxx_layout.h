@@ -13,6 +13,7 @@
 	S(lwkt_msg) M(lwkt_msg, ms_next) M(lwkt_msg, ms_reply_port)	\
 	M(lwkt_msg, ms_abortfn) M(lwkt_msg, ms_flags)			\
 	M(lwkt_msg, ms_abortreq) M(lwkt_msg, ms_error)			\
+	M(lwkt_msg, ms_valsize) M(lwkt_msg, ms_vcpu)			\
 	M(lwkt_msg, ms_id) M(lwkt_msg, u)				\
 	S(lwkt_port) M(lwkt_port, mp_head) M(lwkt_port, mp_flags)	\
 	M(lwkt_port, mp_kind) M(lwkt_port, mp_cpuid) M(lwkt_port, mp_id) \

@@ -44,6 +44,7 @@
 #define LWKT_MSGPORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lwkt/arch.h"
@@ -85,6 +86,8 @@ struct lwkt_msg {
 	LWKT_ATOMIC(uint32_t) ms_flags;
 	LWKT_ATOMIC(uint32_t) ms_abortreq;
 	int ms_error;			/* positive errno or 0, set at reply */
+	uint16_t ms_valsize;		/* lwkt_msg_byvalue: body bytes, or 0 */
+	int16_t ms_vcpu;		/* sent by value: the sending cpu */
 	uint64_t ms_id;			/* trace id, set at each send */
 	union {
 		void *ms_resultp;
@@ -113,6 +116,15 @@ struct lwkt_msg {
 /* Internal: aborted while MSGF_INTRANSIT; its arrival replies it
  * ECONNABORTED instead of queueing it (set on the port's cpu). */
 #define MSGF_ABORT_ONARRIVAL 0x4000
+/* Internal: this send travels by value (set by the sender, cleared at
+ * the reply's arrival).  The handler holds a copy (MSGF_VCOPY). */
+#define MSGF_BYVALUE	0x2000
+/* Internal: a copy made on the target's cpu from a message sent by value
+ * (what the handler gets from getport/waitport). */
+#define MSGF_VCOPY	0x1000
+
+/* The largest body a message may carry by value (lwkt_msg_byvalue). */
+#define LWKT_MSG_VALUE_MAX 40
 
 /*
  * A port.  Queue fields (mp_head, mp_tail, mp_flags) are owned by:
@@ -202,6 +214,34 @@ void lwkt_initmsg(lwkt_msg_t msg, lwkt_port_t rport, uint32_t flags);
 /* Sets the abort callback and MSGF_ABORTABLE. */
 void lwkt_initmsg_abortable(lwkt_msg_t msg, lwkt_port_t rport,
 			    uint32_t flags, void (*abortfn)(lwkt_msg_t));
+
+/*
+ * Lets msg travel BY VALUE: when it is sent (lwkt_domsg, lwkt_sendmsg) to a
+ * thread port on another cpu, its header's few live fields and the first
+ * `body` bytes that follow the struct lwkt_msg in the caller's request
+ * struct are copied into the IPI ring, the target's cpu hands the handler
+ * a copy of its own, and the reply carries back only ms_error and the
+ * result union u, which the sending cpu stores into msg before it marks
+ * it replied.  No line of msg leaves the sender's cache: a round trip
+ * moves the two ring lines only.
+ *
+ * The contract the handler then has: it may read the body and the
+ * header, and write u and (by replying) ms_error; other writes to the
+ * message are NOT seen by the sender.  Everything else holds as by
+ * reference: exactly one reply (a second one aborts: "already replied"),
+ * MSGF_DONE/MSGF_REPLY/MSGF_QUEUED on msg mean what they mean, domsg
+ * never returns EASYNC, FIFO per cpu pair (by-value and by-reference
+ * sends share the ring), abort (lwkt_abortmsg(msg) reaches the copy; the
+ * handler sees lwkt_msg_abort_requested and ms_abortfn on the copy),
+ * dropmsg (msg becomes DONE without REPLY), forward (the copy is
+ * forwarded by reference).  A send that cannot go by value (the ring has
+ * no room for it, a nested or outside sender, a port of another flavour
+ * or on the sender's own cpu) goes by reference, unchanged.
+ *
+ * Call after lwkt_initmsg (which clears it); body 0 turns it off.
+ * Returns 0, or EINVAL if body > LWKT_MSG_VALUE_MAX (nothing changed).
+ */
+int lwkt_msg_byvalue(lwkt_msg_t msg, size_t body);
 
 /* The current flags (relaxed read; exact for the message's owner). */
 static inline uint32_t
