@@ -592,6 +592,7 @@ END_TEST
 
 /* ---- hard IPI: a thread that never yields still gets its IPI ---- */
 static _Atomic int hard_flag;
+static _Atomic int hard_spinning;	/* the spinner runs */
 
 static void
 hard_func(void *a1, void *a2)
@@ -604,6 +605,7 @@ static void
 spinner(void *arg)
 {
 	(void)arg;
+	atomic_store(&hard_spinning, 1);
 	while (!atomic_load(&hard_flag))
 		lwkt_cpu_relax();	/* no yield, no poll */
 }
@@ -623,9 +625,11 @@ START_TEST(t_hard_ipi)
 	LT_NEED_CPUS(lt_start(&cfg), 2);
 	lwkt_thread_t s, h;
 	lwkt_create(spinner, NULL, 1, 0, &s, "spinner");
-	/* Let the spinner start running before the IPI goes out. */
-	struct timespec ts = {0, 20000000};
-	nanosleep(&ts, NULL);
+	/* The spinner must run before the IPI goes out (else cpu 1 is
+	 * idle and needs no signal): a fixed sleep was too short under
+	 * load (the sanitizer builds of a busy host). */
+	while (!atomic_load(&hard_spinning))
+		sched_yield();
 	lwkt_create(hard_sender, NULL, 0, 0, &h, "hard");
 	lwkt_join(h);
 	lwkt_join(s);
