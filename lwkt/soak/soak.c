@@ -69,7 +69,8 @@ const char *const tk_name[TK_N] = {"cpu-owned", "atomic"};
 struct soak_options soak_opt = {
 	.duration_s = 10, .ports = (1u << PK_N) - 1,
 	.tokens = (1u << TK_N) - 1, .fence = LWKT_FENCE_ASYMMETRIC,
-	.idle_spin_ns = -1, .idle_phases = true, .clients = 2, .window = 8,
+	.idle_spin_ns = -1, .idle_phases = true, .mix_msgs = 1, .clients = 2,
+	.window = 8,
 	.progress_s = 10, .stall_s = 10, .seed = 1,
 };
 /* Short name for this file. */
@@ -224,6 +225,12 @@ watchdog_main(void *arg)
 			struct actor *a = g_actor[i];
 			if (a->a_kind == A_SERVER || atomic_load(&a->a_done))
 				continue;
+			if (atomic_load_explicit(&a->a_state,
+			    memory_order_relaxed) == soak_mix_state) {
+				/* Paced: its clients are timed instead. */
+				since[i] = 0;
+				continue;
+			}
 			uint64_t v = atomic_load_explicit(&a->a_progress,
 						memory_order_relaxed);
 			if (since[i] == 0 || v != last[i]) {
@@ -301,6 +308,13 @@ usage(FILE *f)
 "                        PU for the whole run (default off)\n"
 "      --idle-phases=on|off  pause every actor for 2-20 ms a few times a\n"
 "                        second (default on)\n"
+"      --mix=msgs=N      weight the mix towards messages: the token\n"
+"                        workers, ping/pong and the churners run one round\n"
+"                        per N client rounds on their cpu and sleep in\n"
+"                        between, so the rate is bounded by the message\n"
+"                        path (same accounting; for long runs aiming at\n"
+"                        10^8 messages, e.g. msgs=1000); 1..%u (default 1:\n"
+"                        every actor runs flat out)\n"
 "      --clients=N       client threads per cpu, 1..%d (default 2)\n"
 "      --window=N        asynchronous messages in flight per client, 1..%d\n"
 "                        (default 8)\n"
@@ -331,7 +345,7 @@ usage(FILE *f)
 "  LWKT_SOAK_TEST_NOREPLY=N  the Nth handled message is never replied\n"
 "  LWKT_SOAK_TEST_TOKEN=N    the Nth token update leaves a != b\n"
 "  LWKT_SOAK_TEST_WAKEUP=N   the Nth tsleep ack is sent without its wake-up\n",
-		SOAK_MAXCLIENTS, SOAK_MAXWIN);
+		SOAK_MAXMIX, SOAK_MAXCLIENTS, SOAK_MAXWIN);
 }
 
 __attribute__((noreturn, format(printf, 1, 2))) static void
@@ -427,7 +441,7 @@ parse_set(const char *opt, const char *s, const char *const *names, int n,
 static void
 parse_args(int argc, char **argv)
 {
-	enum { O_HARD = 256, O_FENCE, O_SPIN, O_STORM, O_IDLE, O_CLIENTS,
+	enum { O_HARD = 256, O_FENCE, O_SPIN, O_STORM, O_IDLE, O_MIX, O_CLIENTS,
 	       O_WINDOW, O_STALL, O_PROGRESS, O_SEED };
 	static const struct option lo[] = {
 		{"duration", required_argument, NULL, 'd'},
@@ -441,6 +455,7 @@ parse_args(int argc, char **argv)
 		{"idle-spin", required_argument, NULL, O_SPIN},
 		{"storm", optional_argument, NULL, O_STORM},
 		{"idle-phases", required_argument, NULL, O_IDLE},
+		{"mix", required_argument, NULL, O_MIX},
 		{"clients", required_argument, NULL, O_CLIENTS},
 		{"window", required_argument, NULL, O_WINDOW},
 		{"stall", required_argument, NULL, O_STALL},
@@ -496,6 +511,12 @@ parse_args(int argc, char **argv)
 		case O_STORM: o->storm = parse_onoff("--storm", optarg); break;
 		case O_IDLE: o->idle_phases = parse_onoff("--idle-phases",
 							 optarg);
+			break;
+		case O_MIX:
+			if (strncmp(optarg, "msgs=", 5) != 0)
+				bad_usage("--mix: '%s' is not msgs=N", optarg);
+			o->mix_msgs = (unsigned)parse_u64("--mix msgs", optarg
+							  + 5, 1, SOAK_MAXMIX);
 			break;
 		case O_CLIENTS: o->clients = (int)parse_u64("--clients", optarg,
 						1, SOAK_MAXCLIENTS);
@@ -631,13 +652,14 @@ describe_config(void)
 		snprintf(spin, sizeof spin, "%" PRId64 "ns", o->idle_spin_ns);
 	snprintf(g_config, sizeof g_config, "cpus=%d ring=%u ports=%s "
 		 "tokens=%s hard-ipi=%s fence=%s idle-spin=%s storm=%s "
-		 "idle-phases=%s clients=%d window=%d duration=%gs%s "
+		 "idle-phases=%s mix=msgs=%u clients=%d window=%d "
+		 "duration=%gs%s "
 		 "stall=%gs seed=%" PRIu64 " build=%s", soak_ncpu,
 		 o->ring ? o->ring : 256, ports, *toks ? toks : "none",
 		 o->hard_ipi ? "on" : "off",
 		 o->fence == LWKT_FENCE_SYMMETRIC ? "sym" : "asym", spin,
 		 o->storm ? "on" : "off", o->idle_phases ? "on" : "off",
-		 o->clients, o->window, o->duration_s, lim, o->stall_s, o->seed,
+		 o->mix_msgs, o->clients, o->window, o->duration_s, lim, o->stall_s, o->seed,
 		 build_name());
 }
 
@@ -842,6 +864,7 @@ main(int argc, char **argv)
 	atomic_store(&g_stop, 1);
 	atomic_store(&g_pause, 0);
 	lwkt_wakeup(&g_pause);
+	mix_wake_all();
 	for (int i = 0; i < g_nactors; i++)
 		if (g_actor[i]->a_kind != A_SERVER &&
 		    (e = lwkt_join(g_actor[i]->a_td)) != 0)

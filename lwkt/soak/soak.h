@@ -21,6 +21,7 @@ extern const char *const tk_name[TK_N];
 
 #define SOAK_MAXWIN 64
 #define SOAK_MAXCLIENTS 16
+#define SOAK_MAXMIX 1000000
 
 /* The command line (soak.c); read-only once the actors start. */
 struct soak_options {
@@ -35,6 +36,8 @@ struct soak_options {
 	int64_t idle_spin_ns;		/* < 0: the runtime's default */
 	bool storm;
 	bool idle_phases;
+	unsigned mix_msgs;		/* --mix msgs=N: client rounds per
+					 * round of the other actors; 1: none */
 	int clients;
 	int window;
 	double progress_s;		/* 0: no progress lines */
@@ -186,6 +189,19 @@ set_state(struct actor *a, const char *s)
 {
 	atomic_store_explicit(&a->a_state, s, memory_order_relaxed);
 }
+
+/*
+ * The mix (--mix msgs=N): the token workers, ping and the churners run
+ * one round per N client rounds on their cpu, sleeping in between, so the
+ * run's rate is bounded by the message path.  g_mix[c].v counts cpu c's
+ * client rounds (its clients only, relaxed: a pace, not an invariant);
+ * every Nth round wakes the channel &g_mix[c].v.  A paced actor waits in
+ * state soak_mix_state, which the watchdog does not time (the clients it
+ * waits for are timed).  main wakes every channel at the stop.
+ */
+extern struct soak_cpu_progress g_mix[LWKT_MAXCPU];
+extern const char soak_mix_state[];
+void mix_wake_all(void);
 
 /* Run control (soak_actors.c), set by main: g_stop ends the actors'
  * loops; g_pause holds them in an idle phase (tsleep on &g_pause, woken

@@ -42,6 +42,60 @@ pause_point(struct actor *a)
 }
 
 /* ---------------------------------------------------------------------- */
+/* the mix: pacing the actors that are not clients (soak.h) */
+
+struct soak_cpu_progress g_mix[LWKT_MAXCPU];
+const char soak_mix_state[] = "paced by --mix (tsleep)";
+
+/* A client's round on its cpu (clients never migrate). */
+static inline void
+mix_tick(void)
+{
+	unsigned n = soak_opt.mix_msgs;
+	if (n <= 1)
+		return;
+	int c = lwkt_mycpuid();
+	uint64_t v = atomic_load_explicit(&g_mix[c].v, memory_order_relaxed)
+		     + 1;
+	/* Only this cpu's clients write it, one at a time (no preemption
+	 * between LWKT threads of one cpu): load + store is enough. */
+	atomic_store_explicit(&g_mix[c].v, v, memory_order_relaxed);
+	if (v % n == 0)
+		lwkt_wakeup(&g_mix[c].v);
+}
+
+/* Before a paced actor's round: sleeps until its (current) cpu's clients
+ * have made mix_msgs rounds, or the run stops.  Test and tsleep are one
+ * critical section (see pause_point). */
+static void
+mix_gate(struct actor *a)
+{
+	unsigned n = soak_opt.mix_msgs;
+	if (n <= 1)
+		return;
+	int c = lwkt_mycpuid();
+	_Atomic uint64_t *ctr = &g_mix[c].v;
+	uint64_t want = atomic_load_explicit(ctr, memory_order_relaxed) + n;
+	const char *was = atomic_load_explicit(&a->a_state,
+					       memory_order_relaxed);
+	set_state(a, soak_mix_state);
+	crit_enter();
+	while (atomic_load_explicit(ctr, memory_order_relaxed) < want &&
+	       !atomic_load_explicit(&g_stop, memory_order_acquire))
+		lwkt_tsleep(ctr);
+	crit_exit();
+	set_state(a, was);
+}
+
+/* From main at the stop: no paced actor sleeps past it. */
+void
+mix_wake_all(void)
+{
+	for (int c = 0; c < soak_ncpu; c++)
+		lwkt_wakeup(&g_mix[c].v);
+}
+
+/* ---------------------------------------------------------------------- */
 /* ports and handling */
 
 struct lwkt_port g_spin_port, g_ser_port, g_func_port;
@@ -317,6 +371,7 @@ client_main(void *arg)
 			a->a_out++;
 		}
 		progress(a);
+		mix_tick();
 	}
 	while (a->a_out > 0) {
 		collect(a, me);
@@ -367,6 +422,7 @@ token_main(void *arg)
 	struct actor *a = arg;
 	while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
 		pause_point(a);
+		mix_gate(a);
 		int t1 = (int)(rnd(a) % TK_N), t2 = -1;
 		if (!(soak_opt.tokens & (1u << t1)))
 			t1 = 1 - t1;
@@ -435,26 +491,38 @@ token_main(void *arg)
 /* ---------------------------------------------------------------------- */
 /* tsleep/wakeup with tickets */
 
+/* Sleeps on the counter's address until it reaches want.  The test and
+ * the tsleep are one critical section, so the other side's store and
+ * lwkt_wakeup (same channel) cannot fall between them. */
+static void
+sleep_until(struct actor *a, const char *state, _Atomic uint64_t *ctr,
+	    uint64_t want)
+{
+	set_state(a, state);
+	crit_enter();
+	while (atomic_load(ctr) < want)
+		lwkt_tsleep(ctr);
+	crit_exit();
+	set_state(a, "running");
+}
+
 void
 ping_main(void *arg)
 {
 	struct actor *a = arg;
 	struct pair *p = a->a_pair;
 	for (bool last = false; !last;) {
-		last = atomic_load_explicit(&g_stop, memory_order_relaxed);
-		if (!last)
+		if (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
 			pause_point(a);
+			mix_gate(a);
+		}
+		last = atomic_load_explicit(&g_stop, memory_order_relaxed);
 		uint64_t t = atomic_load(&p->p_ticket) + 1;
 		if (last)
 			atomic_store(&p->p_last, t);
 		atomic_store(&p->p_ticket, t);
 		lwkt_wakeup(&p->p_ticket);
-		set_state(a, "tsleep until acked");
-		crit_enter();
-		while (atomic_load(&p->p_ack) < t)
-			lwkt_tsleep(&p->p_ack);
-		crit_exit();
-		set_state(a, "running");
+		sleep_until(a, "tsleep until acked", &p->p_ack, t);
 		progress(a);
 	}
 	atomic_store(&a->a_done, 1);
@@ -467,12 +535,8 @@ pong_main(void *arg)
 	struct pair *p = a->a_pair;
 	uint64_t seen = 0;
 	for (;;) {
-		set_state(a, "tsleep until a ticket");
-		crit_enter();
-		while (atomic_load(&p->p_ticket) == seen)
-			lwkt_tsleep(&p->p_ticket);
-		crit_exit();
-		set_state(a, "running");
+		/* Tickets only grow: "a new one" is "at least seen + 1". */
+		sleep_until(a, "tsleep until a ticket", &p->p_ticket, seen + 1);
 		uint64_t t = atomic_load(&p->p_ticket);
 		if (t != seen + 1)
 			soak_fail("tsleep pair %d: ticket went from %" PRIu64
@@ -539,6 +603,9 @@ churn_main(void *arg)
 	struct actor *a = arg;
 	while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
 		pause_point(a);
+		mix_gate(a);
+		if (atomic_load_explicit(&g_stop, memory_order_relaxed))
+			break;
 		struct child c = {a, (rnd(a) & 1) && soak_ncpu > 1 ?
 				  (int)(rnd(a) % (unsigned)soak_ncpu) : -1,
 				  (int)(rnd(a) % (unsigned)soak_ncpu)};
