@@ -146,6 +146,23 @@ do_call(struct sysmsg_service *svc, struct sysmsg *sm)
 	}
 }
 
+/*
+ * Counts a call as finished: before its reply, so that a client that has
+ * its reply (the port hand-over orders it) sees it counted -- counted
+ * after, the service's host thread could be preempted between the reply
+ * and the count (one PU, a loaded host) and a stats read right after the
+ * call missed it -- and after an abandoned call's ss_abandoned update:
+ * the release pairs with the acquire in sysmsg_service_stats, so a reader
+ * that sees the count also sees that update.
+ */
+static inline void
+count_call(struct sysmsg_service *svc)
+{
+	atomic_store_explicit(&svc->ss_calls, atomic_load_explicit(
+			      &svc->ss_calls, memory_order_relaxed) + 1,
+			      memory_order_release);
+}
+
 /* Hands a finished call back: to its waiter, or, if its client is gone,
  * to free(). */
 static void
@@ -153,6 +170,7 @@ finish(struct sysmsg_service *svc, struct sysmsg *sm, int error)
 {
 	struct sysmsg_client *c = sm->sm_client;
 	if (c == NULL) {
+		count_call(svc);
 		lwkt_replymsg(&sm->sm_lmsg, error);
 		return;
 	}
@@ -160,12 +178,14 @@ finish(struct sysmsg_service *svc, struct sysmsg *sm, int error)
 	if (!c->c_dead) {
 		/* Queued on c_port under c_lock: the client's destroy,
 		 * which drains c_port under c_lock too, sees it. */
+		count_call(svc);
 		lwkt_replymsg(&sm->sm_lmsg, error);
 		c_unlock(c);
 		return;
 	}
 	c_unlock(c);
 	st_inc(&svc->ss_abandoned);
+	count_call(svc);
 	if (inflight_put(c))
 		client_free(c);
 }
@@ -189,13 +209,6 @@ service_main(void *arg)
 		LWKT_TRACE(sysmsg_end, (const void *)sm, call, sm->sm_result,
 			   e);
 		finish(svc, sm, e);	/* sm is not ours after this */
-		/* Counted once finished, with release: a reader that sees
-		 * the count (acquire in sysmsg_service_stats) also sees the
-		 * ss_abandoned update finish() made for this call. */
-		atomic_store_explicit(&svc->ss_calls,
-				      atomic_load_explicit(&svc->ss_calls,
-							   memory_order_relaxed)
-				      + 1, memory_order_release);
 	}
 }
 
