@@ -29,6 +29,15 @@ run(const char *cmd, char *out, size_t len)
 
 static char out[1 << 20];
 
+static int
+count(const char *s, const char *what)
+{
+	int n = 0;
+	for (; (s = strstr(s, what)) != NULL; s += strlen(what))
+		n++;
+	return n;
+}
+
 START_TEST(t_help)
 {
 	ck_assert_int_eq(run(BENCH " --help", out, sizeof out), 0);
@@ -97,7 +106,16 @@ START_TEST(t_floors_json)
 	    "\"shim/native_empty_loop\""};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		ck_assert_msg(strstr(out, names[i]), "%s missing", names[i]);
-	ck_assert_ptr_null(strstr(out, "\"error_occurred\": true"));
+	/* One PU (taskset, a cpuset): the cross-cpu floors must say so and
+	 * nothing else may fail; the test is then skipped, not passed. */
+	int errs = count(out, "\"error_occurred\": true");
+	if (errs > 0 && errs == count(out, "\"error_message\": \"needs two "
+				      "PUs")) {
+		printf("SKIPPED: cli/t_floors_json: the cross-cpu floors need "
+		       "two PUs (%d reported it)\n", errs);
+		return;
+	}
+	ck_assert_msg(errs == 0, "%d benchmarks failed:\n%s", errs, out);
 	ck_assert_ptr_nonnull(strstr(out, "\"items_per_second\""));
 }
 END_TEST
