@@ -134,9 +134,11 @@ $(B)/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) $(call pc_cflags,benchmark) -MMD -MP -c $< -o $@
 
-# Runs this build's tests (one Criterion binary per test file).
+# Runs this build's tests (one Criterion binary per test file);
+# RUN_TESTS_FLAGS=--one-pu: each under taskset to one PU (ci/run-tests).
+RUN_TESTS_FLAGS ?=
 test: $(TEST_BINS) $(TEST_DEPS)
-	@ci/run-tests $(B) $(TEST_BINS)
+	@ci/run-tests $(RUN_TESTS_FLAGS) $(B) $(TEST_BINS)
 
 # The main job: see README.md.  Later stages append make targets to
 # RUN_STEPS; each writes its outputs under $(OUT) (a private staging
