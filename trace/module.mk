@@ -76,6 +76,14 @@ trace-check-unloaded: $(TRACE_TP_LIB) $(TRACE_SAMPLE)
 	trace/tests/trace-check-unloaded $(B)
 EXTRA_CHECKS += trace-check trace-check-unloaded
 
+# A traced program killed with SIGKILL mid-recording: the trace is kept,
+# readable up to the kill, rendered, and the death reported (~20 s).
+.PHONY: trace-sigkill-check
+# (viz/module.mk comes later: its VIZ_PLUGIN is still empty here.)
+trace-sigkill-check: $(TRACE_TP_LIB) $(B)/lwkt-bench $(B)/viz/lwkt-viz.so
+	trace/tests/sigkill-check $(B)
+EXTRA_CHECKS += trace-sigkill-check
+
 # The cost of the trace sites on roundtrip/lwkt_domsg: compiled out
 # (-DLWKT_TRACE_DISABLE, in build-notrace/) vs unloaded vs recording.
 # Not in make check (a measurement, not a test).
