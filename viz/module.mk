@@ -5,7 +5,7 @@
 VIZ_DIR := $(B)/viz
 VIZ_PLUGIN := $(VIZ_DIR)/lwkt-viz.so
 VIZ_SRCS := viz/plugin.c viz/sink.c viz/model.c viz/jsonw.c viz/out_html.c \
-	viz/out_chrome.c viz/out_perfetto.c viz/pbw.c viz/template.c
+	viz/out_chrome.c viz/out_perfetto.c viz/pbw.c viz/template.c viz/pagew.c
 VIZ_OBJS := $(VIZ_SRCS:viz/%.c=$(B)/viz-obj/%.o)
 VIZ_BT_CFLAGS := $(call pc_cflags,babeltrace2)
 
@@ -16,7 +16,7 @@ $(B)/viz-obj/template.o: viz/timeline.html
 
 $(VIZ_PLUGIN): $(VIZ_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,babeltrace2) -lm
+	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,babeltrace2) -lz -lm
 
 ALL_TARGETS += $(VIZ_PLUGIN)
 # Installed into BT2_PLUGINDIR (LIBDIR/babeltrace2/plugins): a directory
@@ -34,9 +34,9 @@ $(B)/viz-obj/tests/%.o: viz/tests/%.c
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(VIZ_BT_CFLAGS) -Iviz \
 		-DVIZ_PLUGIN_PATH='"$(VIZ_PLUGIN)"' -MMD -MP -c $< -o $@
 $(B)/tests/viz_%: $(B)/viz-obj/tests/%.o $(B)/viz-obj/model.o $(B)/viz-obj/jsonw.o \
-		$(B)/viz-obj/pbw.o
+		$(B)/viz-obj/pbw.o $(B)/viz-obj/pagew.o
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(call pc_libs,babeltrace2)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(call pc_libs,babeltrace2) -lz
 
 # make view: out/trace/ (make trace) -> out/timeline.html,
 # out/timeline.perfetto-trace, out/timeline.json (the JSON only when a

@@ -81,14 +81,15 @@ struct param_ctx {
 };
 
 /* The keys each sink accepts, for the walk and for the error message. */
-static const char *const param_keys[][3] = {
-	[VIZ_FMT_HTML] = { "path", "bench", NULL },
+static const char *const param_keys[][5] = {
+	[VIZ_FMT_HTML] = { "path", "bench", "max_bytes", "tile_records", NULL },
 	[VIZ_FMT_CHROME] = { "path", "max_bytes", NULL },
 	[VIZ_FMT_PERFETTO] = { "path", NULL, NULL },
 };
 static const char *const param_help[] = {
-	[VIZ_FMT_HTML] = "`path`, a string, and `bench`, the path of a "
-		"google-benchmark JSON file",
+	[VIZ_FMT_HTML] = "`path`, a string, `bench`, the path of a "
+		"google-benchmark JSON file, `max_bytes`, an integer (0: no "
+		"limit), and `tile_records`, an integer >= 1",
 	[VIZ_FMT_CHROME] = "`path`, a string, and `max_bytes`, an integer "
 		"(0: no limit)",
 	[VIZ_FMT_PERFETTO] = "`path`, a string",
@@ -101,7 +102,7 @@ check_key(const char *key, const bt_value *val, void *data)
 	bool known = false;
 
 	(void)val;
-	for (int i = 0; i < 3 && param_keys[p->fmt][i]; i++)
+	for (int i = 0; i < 5 && param_keys[p->fmt][i]; i++)
 		known |= strcmp(key, param_keys[p->fmt][i]) == 0;
 	if (!known && !p->bad)
 		p->bad = key;	/* the cause is appended after the walk */
@@ -206,7 +207,8 @@ parse_params(struct viz_comp *c, const bt_value *params)
 		      "name, or \"-\" for standard output)", c->cfg.path);
 		return -1;
 	}
-	c->cfg.max_bytes = c->fmt == VIZ_FMT_CHROME ? VIZ_CHROME_MAX_BYTES : 0;
+	c->cfg.max_bytes = c->fmt == VIZ_FMT_CHROME ? VIZ_CHROME_MAX_BYTES :
+			   c->fmt == VIZ_FMT_HTML ? VIZ_PAGE_MAX_BYTES : 0;
 	const bt_value *mb = bt_value_map_borrow_entry_value_const(params, "max_bytes");
 	if (mb) {
 		if (bt_value_is_unsigned_integer(mb)) {
@@ -217,6 +219,18 @@ parse_params(struct viz_comp *c, const bt_value *params)
 		} else {
 			CAUSE(c, "parameter `max_bytes` must be an integer >= 0 "
 			      "(bytes; 0: no limit)");
+			return -1;
+		}
+	}
+	const bt_value *tr = bt_value_map_borrow_entry_value_const(params, "tile_records");
+	if (tr) {
+		if (bt_value_is_unsigned_integer(tr) && bt_value_integer_unsigned_get(tr) >= 1) {
+			c->cfg.tile_records = bt_value_integer_unsigned_get(tr);
+		} else if (bt_value_is_signed_integer(tr) &&
+			   bt_value_integer_signed_get(tr) >= 1) {
+			c->cfg.tile_records = (uint64_t)bt_value_integer_signed_get(tr);
+		} else {
+			CAUSE(c, "parameter `tile_records` must be an integer >= 1");
 			return -1;
 		}
 	}
@@ -869,8 +883,20 @@ over_cap(struct viz_comp *c)
 	off_t pos;
 
 	if (!c->cfg.max_bytes || !c->f || (pos = ftello(c->f)) < 0 ||
-	    (uint64_t)pos <= c->cfg.max_bytes)
+	    (uint64_t)pos + c->held_bytes <= c->cfg.max_bytes)
 		return false;
+	if (c->fmt == VIZ_FMT_HTML) {
+		CAUSE(c, "the timeline page passed %" PRIu64 " bytes (`max_bytes`) "
+		      "after %" PRIu64 " events of the trace: a browser would need "
+		      "more memory than it has to open it, so `%s` is not written.  "
+		      "Render a time window instead (babeltrace2 TRACE --begin=T0 "
+		      "--end=T1 -c sink.lwkt.timeline ..., times as babeltrace2 "
+		      "prints them), or the whole trace with -c sink.lwkt.perfetto "
+		      "-p 'path=\"out.perfetto-trace\"' (for Perfetto UI and its "
+		      "trace_processor)", c->cfg.max_bytes, c->model.c.events,
+		      c->cfg.path);
+		return true;
+	}
 	CAUSE(c, "the Chrome JSON passed %" PRIu64 " bytes (`max_bytes`; "
 	      "chrome://tracing loads at most ~256 MB of JSON, Perfetto UI a "
 	      "few times less than its ~2 GB of memory) after %" PRIu64

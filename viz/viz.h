@@ -25,7 +25,10 @@ struct viz_cfg {
 	char *path;			/* owned: the output file */
 	bool to_stdout;			/* path "-": standard output */
 	char *bench_json;		/* owned: the `bench` file's text, or NULL */
-	uint64_t max_bytes;		/* chrome: refuse a larger output (0: none) */
+	uint64_t max_bytes;		/* chrome, timeline: refuse a larger
+					 * output (0: none) */
+	uint64_t tile_records;		/* timeline: records per tile (0:
+					 * the default) */
 };
 
 /* chrome://tracing's loader gives up near 256 MB of JSON (google/trace-viewer
@@ -33,6 +36,9 @@ struct viz_cfg {
  * in all, a JSON trace several times its size (perfetto.dev, "Visualising
  * large traces"). */
 #define VIZ_CHROME_MAX_BYTES (256ull << 20)
+/* The timeline page's bound (viz/README.md, "How large a page"): past it
+ * the browser's memory, not the page's encoding, is the limit. */
+#define VIZ_PAGE_MAX_BYTES (384ull << 20)
 
 /* Per event class, found once (by class pointer) and kept. */
 struct viz_ecls {
@@ -101,7 +107,10 @@ struct viz_comp {
 	char **tnames;			/* owned: chrome: thread names by id */
 	size_t ntnames;
 	bool bench_track_named;
-	void *pf;			/* owned (o->fini): perfetto's state */
+	void *pf;			/* owned (o->fini): perfetto's or the
+					 * page's state */
+	uint64_t held_bytes;		/* output held in memory, not yet in f
+					 * (the page's tiles): for max_bytes */
 };
 
 /* Writes the escaped name table as a JSON array (HTML summary). */

@@ -35,13 +35,107 @@ def fail(msg):
     print("check_viz: FAIL: " + msg, file=sys.stderr)
 
 
+def _uv(b, p):
+    v, s = 0, 0
+    while True:
+        c = b[p]
+        p += 1
+        v |= (c & 0x7f) << s
+        s += 7
+        if c < 0x80:
+            return v, p
+
+
+def decode_tile(b):
+    """The records of one tile (viz/out_html.c's layout) as the arrays
+    the page's JSON held before the compact encoding: [type, fields...],
+    times absolute (ns since base_ns), -1 for a time not in the trace."""
+    out, p, t = [], 0, [0]
+
+    def uv():
+        nonlocal p
+        v, p = _uv(b, p)
+        return v
+
+    def sv():
+        v = uv()
+        return -(v + 1) // 2 if v & 1 else v // 2
+
+    def tm():
+        t[0] += sv()
+        return t[0]
+    while p < len(b):
+        ty = uv()
+        if ty == 0:
+            lane, depth, kind = sv(), uv(), uv()
+            t0 = tm()
+            t1 = t0 + uv()
+            out.append([0, lane, depth, kind, t0, t1, uv(), uv(), sv()])
+        elif ty == 1:
+            lane, ts, nid, n = sv(), tm(), uv(), uv()
+            args = json.loads(bytes(b[p:p + n]).decode("utf-8")) if n else {}
+            p += n
+            out.append([1, lane, ts, nid, args])
+        elif ty == 2:
+            r = [2, uv(), uv(), sv(), sv(), uv(), sv(), uv(), uv()]
+            mask = uv()
+            for i in range(8):
+                r += [sv(), tm()] if mask & (1 << i) else [-1, -1]
+            out.append(r)
+        elif ty == 3:
+            mid, key, src, dl, cat, carries, role, op, mask = \
+                uv(), uv(), sv(), sv(), uv(), sv(), uv(), uv(), uv()
+            ts = tm() if mask & 1 else -1
+            td = tm() if mask & 2 else -1
+            out.append([3, mid, "0x%x" % key, src, ts, dl, td, cat, carries, role, op])
+        elif ty == 6:
+            lane, kind = sv(), uv()
+            t0 = tm()
+            t1 = t0 + uv()
+            out.append([6, lane, kind, t0, t1, "0x%x" % uv(), uv(), uv()])
+        else:
+            raise ValueError("unknown record type %d at byte %d" % (ty, p))
+    return out
+
+
 def page_data(path):
+    """The page's summary with "rec": every record of its tiles (decoded,
+    each checked against its index entry) and of its "grec"."""
+    import base64
+    import zlib
     html = open(path, encoding="utf-8").read()
     m = re.search(r'<script id="lwkt-data" type="application/json">(.*?)</script>',
                   html, re.S)
     if not m:
         sys.exit("check_viz: no lwkt-data in " + path)
-    return html, json.loads(m.group(1))
+    d = json.loads(m.group(1))
+    tiles = dict(re.findall(r'<script type="application/octet-stream" id="lwkt-t(\d+)">(.*?)</script>',
+                            html, re.S))
+    if len(tiles) != len(d["tiles"]):
+        sys.exit("check_viz: %d tiles in %s, its index says %d" % (len(tiles), path, len(d["tiles"])))
+    rec = []
+    for i, (t0, t1, n, raw, _) in enumerate(d["tiles"]):
+        b = zlib.decompress(base64.b64decode(tiles[str(i)]))
+        if len(b) != raw:
+            sys.exit("check_viz: tile %d: %d bytes, its index says %d" % (i, len(b), raw))
+        r = decode_tile(b)
+        if len(r) != n:
+            sys.exit("check_viz: tile %d: %d records, its index says %d" % (i, len(r), n))
+        for x in r:
+            ts = [x[k] for k in {0: (4, 5), 1: (2,), 2: range(10, 25, 2), 3: (4, 6),
+                                 6: (3, 4)}[x[0]] if x[k] >= 0]
+            if ts and (min(ts) < t0 or max(ts) > t1):
+                sys.exit("check_viz: tile %d [%d, %d] holds a record at %s" % (i, t0, t1, ts))
+        rec += r
+    d["rec"] = rec + d["grec"]
+    m = re.search(r'<script id="lwkt-lod" type="application/octet-stream">(.*?)</script>',
+                  html, re.S)
+    lod = zlib.decompress(base64.b64decode(m.group(1))) if m else b""
+    if len(lod) != d["lod"]["bytes"] or \
+            len(lod) != 4 * d["lod"]["nb"] * d["lod"]["lanes"] * len(d["lod"]["cols"]):
+        sys.exit("check_viz: levels of detail of %d bytes, expected %d" % (len(lod), d["lod"]["bytes"]))
+    d["lodbytes"] = lod
+    return html, d
 
 
 def nearest_rank(sorted_v, pct):
