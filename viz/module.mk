@@ -55,7 +55,16 @@ VIEW_JSON_MAX ?= 268435456
 VIEW_TIMEOUT ?= 900
 # The floors and untraced times beside the stage breakdown, when present.
 VIEW_BENCH ?= out/bench.json
-VIEW_BT = timeout --foreground $(VIEW_TIMEOUT) $(VIZ_BT)
+# A time window of the trace (babeltrace2's --begin/--end, times as
+# babeltrace2 prints them: 12:00:01.5, or ns from the origin): make view
+# VIEW_BEGIN=T0 VIEW_END=T1 renders only that part (a trace too large for
+# one page).
+VIEW_BEGIN ?=
+VIEW_END ?=
+# sink.lwkt.timeline's bound (bytes; empty: the sink's default, 0: none;
+# viz/README.md).
+VIEW_PAGE_MAX ?=
+VIEW_BT = timeout --foreground $(VIEW_TIMEOUT) $(VIZ_BT) $(if $(VIEW_BEGIN),--begin='$(VIEW_BEGIN)') $(if $(VIEW_END),--end='$(VIEW_END)')
 VIEW_FAIL = { rc=$$?; [ $$rc -eq 124 ] && echo "make view: babeltrace2 did not finish within $(VIEW_TIMEOUT) s (VIEW_TIMEOUT): is $(VIEW_TRACE) damaged?" >&2; exit $$rc; }
 .PHONY: view viz-check viz-bench
 view: $(VIZ_PLUGIN)
@@ -64,8 +73,16 @@ view: $(VIZ_PLUGIN)
 	  exit 1; fi
 	@trace/lwkt-trace-verify '$(VIEW_TRACE)' || { \
 	  echo "make view: $(VIEW_TRACE) cannot be read safely (above): record it again ('make trace')" >&2; exit 1; }
-	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.timeline \
-		-p 'path="$(VIEW_HTML)"'"$$( [ -f '$(VIEW_BENCH)' ] && printf ',bench="%s"' '$(VIEW_BENCH)' )" || $(VIEW_FAIL)
+	@echo "$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.timeline -p 'path=\"$(VIEW_HTML)\"...'"
+	@$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.timeline \
+		-p 'path="$(VIEW_HTML)"'"$$( [ -n '$(VIEW_PAGE_MAX)' ] && printf ',max_bytes=%s' '$(VIEW_PAGE_MAX)' )$$( [ -f '$(VIEW_BENCH)' ] && printf ',bench="%s"' '$(VIEW_BENCH)' )" \
+		2>'$(VIEW_HTML).log' || { \
+	  rc=$$?; cat '$(VIEW_HTML).log' >&2; \
+	  if grep -q "a browser would need" '$(VIEW_HTML).log'; then \
+	    rm -f '$(VIEW_HTML).log'; \
+	    echo "make view: no $(VIEW_HTML) (too large for one page, above): a time window with VIEW_BEGIN=T0 VIEW_END=T1, or $(VIEW_PFTRACE) in ui.perfetto.dev" >&2; \
+	  else rm -f '$(VIEW_HTML).log'; [ $$rc -eq 124 ] && echo "make view: babeltrace2 did not finish within $(VIEW_TIMEOUT) s (VIEW_TIMEOUT)" >&2; exit $$rc; fi; }
+	@cat '$(VIEW_HTML).log' 2>/dev/null >&2; rm -f '$(VIEW_HTML).log'
 	$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.perfetto -p 'path="$(VIEW_PFTRACE)"' || $(VIEW_FAIL)
 	@echo "$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.chrome -p 'path=\"$(VIEW_JSON)\",max_bytes=$(VIEW_JSON_MAX)'"
 	@$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.chrome -p 'path="$(VIEW_JSON)",max_bytes=$(VIEW_JSON_MAX)' 2>'$(VIEW_JSON).log' || { \
@@ -75,7 +92,7 @@ view: $(VIZ_PLUGIN)
 	    echo "make view: no $(VIEW_JSON) (too large for a JSON viewer, above): open $(VIEW_PFTRACE) in ui.perfetto.dev" >&2; \
 	  else rm -f '$(VIEW_JSON).log'; [ $$rc -eq 124 ] && echo "make view: babeltrace2 did not finish within $(VIEW_TIMEOUT) s (VIEW_TIMEOUT)" >&2; exit $$rc; fi; }
 	@cat '$(VIEW_JSON).log' 2>/dev/null >&2; rm -f '$(VIEW_JSON).log'
-	@echo "make view: $(VIEW_HTML) (open in a browser), $(VIEW_PFTRACE) (ui.perfetto.dev)$$( [ -f '$(VIEW_JSON)' ] && echo ', $(VIEW_JSON) (chrome://tracing)')"
+	@echo "make view: $$( [ -f '$(VIEW_HTML)' ] && echo '$(VIEW_HTML) (open in a browser), ')$(VIEW_PFTRACE) (ui.perfetto.dev)$$( [ -f '$(VIEW_JSON)' ] && echo ', $(VIEW_JSON) (chrome://tracing)')"
 RUN_STEPS += view
 RUN_OUTPUTS += timeline.html timeline.perfetto-trace timeline.json
 

@@ -194,6 +194,22 @@ put_t(struct tile *t, uint64_t v)
 	t->prev = v;
 }
 
+/* A record's type and lane, and an interval's start, length and label. */
+static void
+put_head(struct tile *t, unsigned type, int lane)
+{
+	viz_buf_uv(&t->raw, type);
+	viz_buf_sv(&t->raw, lane);
+}
+
+static void
+put_range(struct tile *t, uint64_t t0, uint64_t t1, uint64_t label)
+{
+	put_t(t, t0);
+	viz_buf_uv(&t->raw, t1 - t0);
+	viz_buf_uv(&t->raw, label);
+}
+
 static int
 h_begin(struct viz_comp *c)
 {
@@ -262,13 +278,10 @@ h_span(void *o, const struct viz_span *s)
 
 	if (!t)
 		return ENOMEM;
-	viz_buf_uv(&t->raw, 0);
-	viz_buf_sv(&t->raw, s->lane);
+	put_head(t, 0, s->lane);
 	viz_buf_uv(&t->raw, (uint64_t)s->depth);
 	viz_buf_uv(&t->raw, s->kind);
-	put_t(t, s->t0);
-	viz_buf_uv(&t->raw, s->t1 - s->t0);
-	viz_buf_uv(&t->raw, s->label);
+	put_range(t, s->t0, s->t1, s->label);
 	viz_buf_uv(&t->raw, s->flags);
 	viz_buf_sv(&t->raw, s->name_id);
 	switch (s->kind) {
@@ -294,12 +307,9 @@ h_overlay(void *o, const struct viz_overlay *v)
 
 	if (!t)
 		return ENOMEM;
-	viz_buf_uv(&t->raw, 6);
-	viz_buf_sv(&t->raw, v->lane);
+	put_head(t, 6, v->lane);
 	viz_buf_uv(&t->raw, v->kind);
-	put_t(t, v->t0);
-	viz_buf_uv(&t->raw, v->t1 - v->t0);
-	viz_buf_uv(&t->raw, v->label);
+	put_range(t, v->t0, v->t1, v->label);
 	viz_buf_uv(&t->raw, v->tid);
 	viz_buf_uv(&t->raw, v->flags);
 	if (lod_err(c, viz_lod_span(&hs(c)->lod, v->lane, VIZ_LOD_WAIT, v->t0,
@@ -337,83 +347,80 @@ h_flow(void *o, enum viz_flow_step step, const struct viz_msg *m, int lane,
 	return 0;	/* the page draws a message once it is done */
 }
 
+/* The steps of m that are in the trace, of those listed: a mask (bit i:
+ * idx[i]), their earliest and latest times and the first listed. */
+static unsigned
+steps(const struct viz_msg *m, const int *idx, int n, uint64_t *lo,
+      uint64_t *hi, uint64_t *first)
+{
+	unsigned mask = 0;
+
+	*lo = UINT64_MAX;
+	*hi = 0;
+	*first = 0;
+	for (int i = 0; i < n; i++) {
+		uint64_t t = m->t[idx[i]];
+		if (t == VIZ_NONE)
+			continue;
+		if (!mask)
+			*first = t;
+		mask |= 1u << i;
+		*lo = t < *lo ? t : *lo;
+		*hi = t > *hi ? t : *hi;
+	}
+	if (!mask)
+		*lo = 0;
+	return mask;
+}
+
 static int
 h_msg_done(void *o, const struct viz_msg *m)
 {
+	static const int all[VIZ_ST__COUNT] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	static const int pair[2] = { VIZ_ST_SEND, VIZ_ST_DISPATCH };
 	struct viz_comp *c = o;
-	struct hs *h = hs(c);
-	uint64_t lo = UINT64_MAX, hi = 0;
-	unsigned mask = 0;
-	int lane0 = m->src;
+	bool msg = m->cat == VIZ_MSG;
+	uint64_t lo, hi, first;
+	unsigned mask = msg ? steps(m, all, VIZ_ST__COUNT, &lo, &hi, &first) :
+			      steps(m, pair, 2, &lo, &hi, &first);
+	struct tile *t = tile_for(c, lo, hi, 80 + 20 * VIZ_ST__COUNT);
 
-	if (m->cat != VIZ_MSG) {
-		uint64_t ts = m->t[VIZ_ST_SEND], td = m->t[VIZ_ST_DISPATCH];
-		mask = (ts != VIZ_NONE) | (td != VIZ_NONE) << 1;
-		lo = ts != VIZ_NONE ? ts : td != VIZ_NONE ? td : 0;
-		hi = td != VIZ_NONE && td > lo ? td : lo;
-		if (ts != VIZ_NONE && ts < lo)
-			lo = ts;
-		if (td != VIZ_NONE && td < lo)
-			lo = td;
-		struct tile *t = tile_for(c, lo, hi, 120);
-		if (!t)
-			return ENOMEM;
-		viz_buf_uv(&t->raw, 3);
-		viz_buf_uv(&t->raw, m->id);
-		viz_buf_uv(&t->raw, m->port);
-		viz_buf_sv(&t->raw, m->src);
+	if (!t)
+		return ENOMEM;
+	viz_buf_uv(&t->raw, msg ? 2 : 3);
+	viz_buf_uv(&t->raw, m->id);
+	viz_buf_uv(&t->raw, m->port);
+	viz_buf_sv(&t->raw, m->src);
+	if (msg) {
+		viz_buf_sv(&t->raw, m->dst_cpu);
+		viz_buf_uv(&t->raw, (uint64_t)m->bench);
+		viz_buf_sv(&t->raw, m->error);
+		viz_buf_uv(&t->raw, (uint64_t)m->open);
+		viz_buf_uv(&t->raw, (uint64_t)m->waited);
+		viz_buf_uv(&t->raw, mask);
+		for (int i = 0; i < VIZ_ST__COUNT; i++) {
+			if (!(mask & 1u << i))
+				continue;
+			viz_buf_sv(&t->raw, m->lane[i]);
+			put_t(t, m->t[i]);
+		}
+	} else {
 		viz_buf_sv(&t->raw, m->lane[VIZ_ST_DISPATCH]);
 		viz_buf_uv(&t->raw, m->cat);
 		viz_buf_sv(&t->raw, m->carries);
 		viz_buf_uv(&t->raw, (uint64_t)m->role);
 		viz_buf_uv(&t->raw, (uint64_t)m->open);
 		viz_buf_uv(&t->raw, mask);
-		if (mask & 1)
-			put_t(t, ts);
-		if (mask & 2)
-			put_t(t, td);
-		if (lod_err(c, viz_lod_count(&h->lod, lane0 >= 0 ? lane0 :
-				m->lane[VIZ_ST_DISPATCH], VIZ_LOD_ARROWS,
-				mask & 1 ? ts : lo,
-				mask == 3 && td > ts ? td - ts : 0)))
-			return ENOMEM;
-		return tile_done(c, t) ? ENOMEM : 0;
+		for (int i = 0; i < 2; i++)
+			if (mask & 1u << i)
+				put_t(t, m->t[pair[i]]);
 	}
-	uint64_t first = VIZ_NONE;
-	for (int i = 0; i < VIZ_ST__COUNT; i++) {
-		if (m->t[i] == VIZ_NONE)
-			continue;
-		mask |= 1u << i;
-		if (first == VIZ_NONE)
-			first = m->t[i];
-		if (m->t[i] < lo)
-			lo = m->t[i];
-		if (m->t[i] > hi)
-			hi = m->t[i];
-	}
-	if (!mask)
-		lo = hi = 0;
-	struct tile *t = tile_for(c, lo, hi, 80 + 20 * VIZ_ST__COUNT);
-	if (!t)
-		return ENOMEM;
-	viz_buf_uv(&t->raw, 2);
-	viz_buf_uv(&t->raw, m->id);
-	viz_buf_uv(&t->raw, m->port);
-	viz_buf_sv(&t->raw, m->src);
-	viz_buf_sv(&t->raw, m->dst_cpu);
-	viz_buf_uv(&t->raw, (uint64_t)m->bench);
-	viz_buf_sv(&t->raw, m->error);
-	viz_buf_uv(&t->raw, (uint64_t)m->open);
-	viz_buf_uv(&t->raw, (uint64_t)m->waited);
-	viz_buf_uv(&t->raw, mask);
-	for (int i = 0; i < VIZ_ST__COUNT; i++) {
-		if (!(mask & 1u << i))
-			continue;
-		viz_buf_sv(&t->raw, m->lane[i]);
-		put_t(t, m->t[i]);
-	}
-	if (mask && lod_err(c, viz_lod_count(&h->lod, lane0, VIZ_LOD_ARROWS,
-			first, hi - lo)))
+	/* The level of detail counts it where it starts, on the sender's lane
+	 * (the receiver's for a pair whose send is not in the trace), with
+	 * its whole latency. */
+	int lane = m->src >= 0 ? m->src : m->lane[VIZ_ST_DISPATCH];
+	if (mask && lod_err(c, viz_lod_count(&hs(c)->lod, lane, VIZ_LOD_ARROWS,
+					     first, hi - lo)))
 		return ENOMEM;
 	return tile_done(c, t) ? ENOMEM : 0;
 }
@@ -427,8 +434,7 @@ h_instant(void *o, const struct viz_ev *ev, int lane, uint64_t ts)
 
 	if (!t)
 		return ENOMEM;
-	viz_buf_uv(&t->raw, 1);
-	viz_buf_sv(&t->raw, lane);
+	put_head(t, 1, lane);
 	put_t(t, ts);
 	viz_buf_uv(&t->raw, (uint64_t)ev->name_id);
 	viz_buf_uv(&t->raw, an);

@@ -966,6 +966,27 @@ START_TEST(t_plugin_params)
 	ck_assert_int_eq(add_sink("chrome", p, why, sizeof(why)),
 			 BT_GRAPH_ADD_COMPONENT_STATUS_OK);
 	bt_value_put_ref(p);
+
+	/* sink.lwkt.timeline's size bound and tile size: integers, and
+	 * tile_records at least 1. */
+	static const struct { const char *key; int64_t v; const char *why; } tp[] = {
+		{ "max_bytes", -1, "`max_bytes` must be an integer >= 0" },
+		{ "tile_records", 0, "`tile_records` must be an integer >= 1" },
+		{ "max_bytes", 0, NULL }, { "tile_records", 1, NULL },
+	};
+	for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++) {
+		p = bt_value_map_create();
+		ck_assert_int_eq(bt_value_map_insert_string_entry(p, "path", "x.html"), 0);
+		ck_assert_int_eq(bt_value_map_insert_signed_integer_entry(p, tp[i].key, tp[i].v), 0);
+		bt_graph_add_component_status st = add_sink("timeline", p, why, sizeof(why));
+		if (tp[i].why) {
+			ck_assert_int_ne(st, BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+			ck_assert_ptr_nonnull(strstr(why, tp[i].why));
+		} else {
+			ck_assert_int_eq(st, BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+		}
+		bt_value_put_ref(p);
+	}
 }
 END_TEST
 
