@@ -75,13 +75,21 @@ _lwkt_ipiq_signal_fast(struct lwkt_cpu *gd, int cpu)
  *   target asleep  gd_idle == 1: _lwkt_wake_cpu wakes it (the slot is
  *                  written already: it is the same send, finished there).
  */
+/* The mode and target conditions both fast sends share (the list
+ * above, less the ring space and the target's sleep). */
+static inline __attribute__((always_inline)) bool
+_lwkt_ipiq_fast_ok(struct lwkt_cpu *gd, int cpu)
+{
+	return !__builtin_expect(!gd->gd_ipi_fast || gd->gd_ipi_depth != 0 ||
+				 gd->gd_novf != 0, 0) &&
+	       (unsigned)cpu < (unsigned)gd->gd_ncpus && cpu != gd->gd_cpuid;
+}
+
 static inline __attribute__((always_inline)) bool
 _lwkt_ipiq_send_fast(struct lwkt_cpu *gd, int cpu, lwkt_ipifunc_t func,
 		     void *a1, void *a2)
 {
-	if (__builtin_expect(!gd->gd_ipi_fast || gd->gd_ipi_depth != 0 ||
-			     gd->gd_novf != 0, 0) ||
-	    (unsigned)cpu >= (unsigned)gd->gd_ncpus || cpu == gd->gd_cpuid)
+	if (!_lwkt_ipiq_fast_ok(gd, cpu))
 		return false;
 	struct lwkt_ipiring *r = gd->gd_outring[cpu];
 	uint64_t w = r->ir_windex;
@@ -103,9 +111,7 @@ static inline __attribute__((always_inline)) bool
 _lwkt_ipiq_send_value_fast(struct lwkt_cpu *gd, int cpu, const uint64_t *v,
 			   unsigned ntail)
 {
-	if (__builtin_expect(!gd->gd_ipi_fast || gd->gd_ipi_depth != 0 ||
-			     gd->gd_novf != 0, 0) ||
-	    (unsigned)cpu >= (unsigned)gd->gd_ncpus || cpu == gd->gd_cpuid)
+	if (!_lwkt_ipiq_fast_ok(gd, cpu))
 		return false;
 	struct lwkt_ipiring *r = gd->gd_outring[cpu];
 	uint64_t w = r->ir_windex;

@@ -114,6 +114,28 @@ v_quit(lwkt_port_t p)
 	lwkt_domsg(p, &q.v_msg, 0);
 }
 
+
+/* In a started runtime of 2 cpus: runs a server on cpu 1 and a client
+ * on cpu 0 (a third thread on cpu 1 if `other`), joins them, checks
+ * that nothing failed. */
+static void
+v_run(lwkt_thread_fn server, void *sarg, lwkt_thread_fn client,
+      lwkt_thread_fn other)
+{
+	lwkt_thread_t s, c, o = NULL;
+	ck_assert_int_eq(lwkt_create(server, sarg, 1, 0, &s, "srv"), 0);
+	if (other != NULL)
+		ck_assert_int_eq(lwkt_create(other, NULL, 1, 0, &o, "other"),
+				 0);
+	ck_assert_int_eq(lwkt_create(client, NULL, 0, 0, &c, "cli"), 0);
+	ck_assert_int_eq(lwkt_join(c), 0);
+	if (o != NULL)
+		ck_assert_int_eq(lwkt_join(o), 0);
+	ck_assert_int_eq(lwkt_join(s), 0);
+	ck_assert_msg(atomic_load(&v_bad) == 0, "%d: %s", atomic_load(&v_bad),
+		      v_why);
+}
+
 /* ---------------------------------------------------------------------- */
 /* domsg by value: body in, error and result out, flags, sizes 1..40 */
 
@@ -157,15 +179,8 @@ rt_client(void *arg)
 
 START_TEST(t_value_domsg)
 {
-	int n = lt_start(NULL);
-	LT_NEED_CPUS(n, 2);
-	lwkt_thread_t s, c;
-	ck_assert_int_eq(lwkt_create(v_server, NULL, 1, 0, &s, "srv"), 0);
-	ck_assert_int_eq(lwkt_create(rt_client, NULL, 0, 0, &c, "cli"), 0);
-	ck_assert_int_eq(lwkt_join(c), 0);
-	ck_assert_int_eq(lwkt_join(s), 0);
-	ck_assert_msg(atomic_load(&v_bad) == 0, "%d: %s", atomic_load(&v_bad),
-		      v_why);
+	LT_NEED_CPUS(lt_start(NULL), 2);
+	v_run(v_server, NULL, rt_client, NULL);
 	ck_assert_uint_eq(atomic_load(&v_served), RT_N);
 	lwkt_shutdown();
 }
@@ -226,15 +241,8 @@ mx_client(void *arg)
 
 START_TEST(t_value_sendmsg_fifo_mixed)
 {
-	int n = lt_start(NULL);
-	LT_NEED_CPUS(n, 2);
-	lwkt_thread_t s, c;
-	ck_assert_int_eq(lwkt_create(v_server, (void *)1, 1, 0, &s, "srv"), 0);
-	ck_assert_int_eq(lwkt_create(mx_client, NULL, 0, 0, &c, "cli"), 0);
-	ck_assert_int_eq(lwkt_join(c), 0);
-	ck_assert_int_eq(lwkt_join(s), 0);
-	ck_assert_msg(atomic_load(&v_bad) == 0, "%d: %s", atomic_load(&v_bad),
-		      v_why);
+	LT_NEED_CPUS(lt_start(NULL), 2);
+	v_run(v_server, (void *)1, mx_client, NULL);
 	ck_assert_uint_eq(atomic_load(&v_served), MX_N);
 	lwkt_shutdown();
 }
@@ -294,16 +302,9 @@ mg_client(void *arg)
 
 START_TEST(t_value_reply_from_other_cpu)
 {
-	int n = lt_start(NULL);
-	LT_NEED_CPUS(n, 2);
-	lwkt_thread_t s, c;
-	ck_assert_int_eq(lwkt_create(mg_server, NULL, 1, 0, &s, "srv"), 0);
-	ck_assert_int_eq(lwkt_create(mg_client, NULL, 0, 0, &c, "cli"), 0);
-	ck_assert_int_eq(lwkt_join(c), 0);
-	ck_assert_int_eq(lwkt_join(s), 0);
+	LT_NEED_CPUS(lt_start(NULL), 2);
+	v_run(mg_server, NULL, mg_client, NULL);
 	ck_assert_int_eq(atomic_load(&mg_cpu_seen), 1);
-	ck_assert_msg(atomic_load(&v_bad) == 0, "%d: %s", atomic_load(&v_bad),
-		      v_why);
 	lwkt_shutdown();
 }
 END_TEST
@@ -392,17 +393,8 @@ ab_client(void *arg)
 
 START_TEST(t_value_abort)
 {
-	int n = lt_start(NULL);
-	LT_NEED_CPUS(n, 2);
-	lwkt_thread_t s, o, c;
-	ck_assert_int_eq(lwkt_create(ab_server, NULL, 1, 0, &s, "srv"), 0);
-	ck_assert_int_eq(lwkt_create(ab_other, NULL, 1, 0, &o, "other"), 0);
-	ck_assert_int_eq(lwkt_create(ab_client, NULL, 0, 0, &c, "cli"), 0);
-	ck_assert_int_eq(lwkt_join(c), 0);
-	ck_assert_int_eq(lwkt_join(o), 0);
-	ck_assert_int_eq(lwkt_join(s), 0);
-	ck_assert_msg(atomic_load(&v_bad) == 0, "%d: %s", atomic_load(&v_bad),
-		      v_why);
+	LT_NEED_CPUS(lt_start(NULL), 2);
+	v_run(ab_server, NULL, ab_client, ab_other);
 	ck_assert_int_eq(atomic_load(&ab_seen_first), 0);
 	ck_assert_int_eq(atomic_load(&ab_fn_calls), 1);	/* the held one */
 	ck_assert_int_eq(atomic_load(&ab_fn_on_copy), 1);
@@ -462,15 +454,8 @@ dr_client(void *arg)
 
 START_TEST(t_value_drop)
 {
-	int n = lt_start(NULL);
-	LT_NEED_CPUS(n, 2);
-	lwkt_thread_t s, c;
-	ck_assert_int_eq(lwkt_create(dr_server, NULL, 1, 0, &s, "srv"), 0);
-	ck_assert_int_eq(lwkt_create(dr_client, NULL, 0, 0, &c, "cli"), 0);
-	ck_assert_int_eq(lwkt_join(c), 0);
-	ck_assert_int_eq(lwkt_join(s), 0);
-	ck_assert_msg(atomic_load(&v_bad) == 0, "%d: %s", atomic_load(&v_bad),
-		      v_why);
+	LT_NEED_CPUS(lt_start(NULL), 2);
+	v_run(dr_server, NULL, dr_client, NULL);
 	lwkt_shutdown();
 }
 END_TEST
