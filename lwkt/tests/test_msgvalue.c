@@ -417,12 +417,19 @@ dr_server(void *arg)
 	atomic_store(&v_port, self);
 	while (atomic_load(&dr_phase) < 1)
 		lwkt_yield();
-	/* The copy is queued (the sender's send returned and we yielded
-	 * since): the owner peeks at its queue's head to find it. */
-	crit_enter();
-	lwkt_msg_t m = self->mp_head;
-	crit_exit();
-	if (m == NULL || !(lwkt_msg_flags(m) & MSGF_VCOPY))
+	/* The owner peeks at its queue's head (in a critical section, as
+	 * the queue's owner) until the copy is there: its IPI may still be
+	 * in the ring when the sender's send has returned. */
+	lwkt_msg_t m;
+	for (;;) {
+		crit_enter();
+		m = self->mp_head;
+		crit_exit();
+		if (m != NULL)
+			break;
+		lwkt_yield();
+	}
+	if (!(lwkt_msg_flags(m) & MSGF_VCOPY))
 		v_fail(50, "no queued copy to drop");
 	else if (lwkt_dropmsg(m) != 0)
 		v_fail(51, "dropmsg of a queued copy failed");
@@ -439,9 +446,6 @@ dr_client(void *arg)
 	lwkt_initmsg(&dr_m.v_msg, NULL, MSGF_DROPABLE);
 	lwkt_msg_byvalue(&dr_m.v_msg, 8);
 	lwkt_sendmsg(p, &dr_m.v_msg);
-	/* Let the arrival be queued before the server looks. */
-	for (int i = 0; i < 1000; i++)
-		lwkt_yield();
 	atomic_store(&dr_phase, 1);
 	while (!(lwkt_msg_flags(&dr_m.v_msg) & MSGF_DONE))
 		lwkt_yield();
