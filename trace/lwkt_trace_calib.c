@@ -1,24 +1,46 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * lwkt-trace-calib - measures what one recorded `lwkt` event costs on
- * this host, in the session that is about to record a command, and
- * stores the result in the trace itself (lwkt:record_info), so a reader
- * can estimate each traced interval with the tracing cost removed.
+ * this host, for trace/lwkt-record, and stores the result with the
+ * command in the trace (lwkt:record_info), so a reader can estimate each
+ * traced interval with the tracing cost removed.
  *
- * trace/lwkt-record runs it (with the provider preloaded) after it
- * started the session and before the command.  Method: ROUNDS rounds of
- * N back-to-back lwkt:calib_tick events, each round timed with
- * CLOCK_MONOTONIC; the cost per event is the median round time / N (the
- * median drops rounds that a preemption or a sub-buffer switch hit).  The
- * loop without a recording session costs < 1 ns per event (the
- * tracepoint's disabled branch), so it is not subtracted.
+ * Two modes, both run by lwkt-record with the provider preloaded:
  *
- *   lwkt-trace-calib [--events N] [--rounds R] [--] COMMAND TEXT...
+ *   lwkt-trace-calib [--events N] [--rounds R] [--warm W] [--no-info]
+ *                    [--] COMMAND TEXT...
+ *     measures.  lwkt-record runs it in a calibration session of its own
+ *     (snapshot mode, a small per-cpu ring of the recording channel's
+ *     kind, the same contexts vpid/vtid/procname), before the recording
+ *     session starts.  Method: pinned to its cpu; 3 rounds of N
+ *     back-to-back lwkt:calib_tick events in the fresh ring (the cost of
+ *     a ring's first lap, reported as cold_event_cost_ps: it is not
+ *     used), then W events that wrap the small ring several times, then
+ *     R timed rounds of N events; the cost per event is the median round
+ *     time / N (the median drops rounds that a preemption hit).
+ *     Why the warm-up: on this kind of host the first lap through a
+ *     freshly created ring costs back-to-back events 1.5-2.5x what they
+ *     cost once the ring has wrapped (same process, same buffers: the
+ *     drop follows the ring size, not the time), while the events of a
+ *     traced program, spaced by its own work, cost the lower figure
+ *     (lwkt-bench's overhead/tracepoint_recording measures it in
+ *     process; calib-compare checks it against the untraced benchmark).
+ *     The loop without a session costs < 1 ns per event (the
+ *     tracepoint's disabled branch): not subtracted.
  *
- * Prints "event_cost_ps=P calib_events=E" on stdout; exits 3 when the
- * tracepoint is not enabled (no session, no provider): nothing measured.
+ *   lwkt-trace-calib --cost PS [--calib-events E] [--] COMMAND TEXT...
+ *     records lwkt:record_info(COMMAND, PS, E) in the session that now
+ *     records (PS 0: no cost measured; the viz then shows traced times
+ *     only).
+ *
+ * Prints "event_cost_ps=P calib_events=E cold_event_cost_ps=C
+ * spread_ps=LO-HI" (LO, HI: the rounds' quartiles) after a measurement;
+ * exits 3 when the event it needs is not enabled (no session, or the
+ * provider is not loaded): nothing measured or recorded; 2: bad usage.
  */
 #include <inttypes.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +50,10 @@
 #include "../lwkt/src/lwkt_trace.h"
 
 #define CALIB_MAX_ROUNDS 101
+#define CALIB_COLD_ROUNDS 3
+#define USAGE "usage: lwkt-trace-calib [--events N] [--rounds R] [--warm W] " \
+	"[--no-info] [--] COMMAND TEXT...\n" \
+	"       lwkt-trace-calib --cost PS [--calib-events E] [--] COMMAND TEXT...\n"
 
 static uint64_t
 now_ns(void)
@@ -47,56 +73,78 @@ cmp_u64(const void *a, const void *b)
 }
 
 static int
-uarg(const char *flag, const char *s, unsigned long lo, unsigned long hi,
-     unsigned long *out)
+uarg(const char *flag, const char *s, unsigned long long lo,
+     unsigned long long hi, unsigned long long *out)
 {
 	char *end;
-	unsigned long v;
+	unsigned long long v;
 
-	if (!s || *s == '\0' || *s == '-')
+	if (!s || *s < '0' || *s > '9')
 		goto bad;
-	v = strtoul(s, &end, 10);
+	v = strtoull(s, &end, 10);
 	if (*end != '\0' || v < lo || v > hi)
 		goto bad;
 	*out = v;
 	return 0;
 bad:
-	fprintf(stderr, "lwkt-trace-calib: %s needs an integer in [%lu, %lu] "
-		"(got '%s')\n", flag, lo, hi, s ? s : "");
+	fprintf(stderr, "lwkt-trace-calib: %s needs an integer in [%llu, %llu] "
+		"(got '%s')\n" USAGE, flag, lo, hi, s ? s : "");
 	return -1;
+}
+
+/* R rounds of n events each: per-round times (ns) into t[], sorted. */
+static void
+burst(uint64_t *t, unsigned long rounds, unsigned long n, uint64_t *seq)
+{
+	for (unsigned long r = 0; r < rounds; r++) {
+		uint64_t t0 = now_ns();
+		for (unsigned long k = 0; k < n; k++)
+			LWKT_TRACE(calib_tick, (*seq)++);
+		t[r] = now_ns() - t0;
+	}
+	qsort(t, rounds, sizeof(t[0]), cmp_u64);
 }
 
 int
 main(int argc, char **argv)
 {
-	unsigned long n = 2000, rounds = 11;
-	uint64_t t[CALIB_MAX_ROUNDS];
+	unsigned long long n = 2000, rounds = 11, warm = 32768, cost = 0,
+			   cevents = 0;
+	bool info = true, have_cost = false;
+	uint64_t t[CALIB_MAX_ROUNDS], seq = 0;
 	char cmd[4096];
 	size_t len = 0;
 	int i;
 
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--events")) {
-			if (uarg("--events", argv[i + 1 < argc ? i + 1 : i], 16,
-				 1000000, &n))
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		unsigned long long *dst = NULL, lo = 0, hi = 0;
+
+		if (!strcmp(a, "--events"))
+			dst = &n, lo = 16, hi = 1000000;
+		else if (!strcmp(a, "--rounds"))
+			dst = &rounds, lo = 1, hi = CALIB_MAX_ROUNDS;
+		else if (!strcmp(a, "--warm"))
+			dst = &warm, lo = 0, hi = 100000000;
+		else if (!strcmp(a, "--cost"))
+			dst = &cost, lo = 0, hi = UINT64_MAX, have_cost = true;
+		else if (!strcmp(a, "--calib-events"))
+			dst = &cevents, lo = 0, hi = UINT64_MAX;
+		if (dst) {
+			if (uarg(a, v, lo, hi, dst))
 				return 2;
 			i++;
-		} else if (!strcmp(argv[i], "--rounds")) {
-			if (uarg("--rounds", argv[i + 1 < argc ? i + 1 : i], 1,
-				 CALIB_MAX_ROUNDS, &rounds))
-				return 2;
-			i++;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: lwkt-trace-calib [--events N] [--rounds R] "
-			       "[--] COMMAND TEXT...\n");
+		} else if (!strcmp(a, "--no-info")) {
+			info = false;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			printf(USAGE);
 			return 0;
-		} else if (!strcmp(argv[i], "--")) {
+		} else if (!strcmp(a, "--")) {
 			i++;
 			break;
-		} else if (argv[i][0] == '-') {
+		} else if (a[0] == '-') {
 			fprintf(stderr, "lwkt-trace-calib: unknown option '%s'\n"
-				"usage: lwkt-trace-calib [--events N] [--rounds R] "
-				"[--] COMMAND TEXT...\n", argv[i]);
+				USAGE, a);
 			return 2;
 		} else {
 			break;
@@ -112,25 +160,45 @@ main(int argc, char **argv)
 		}
 		len += (size_t)w;
 	}
+
+	if (have_cost) {
+		if (!LWKT_TRACE_ENABLED(record_info)) {
+			fprintf(stderr, "lwkt-trace-calib: lwkt:record_info is "
+				"not recorded (no session, or the provider is "
+				"not loaded): nothing recorded\n");
+			return 3;
+		}
+		LWKT_TRACE(record_info, cmd, (uint64_t)cost, (uint64_t)cevents);
+		return 0;
+	}
 	if (!LWKT_TRACE_ENABLED(calib_tick)) {
 		fprintf(stderr, "lwkt-trace-calib: lwkt:calib_tick is not "
 			"recorded (no session, or the provider is not loaded): "
 			"nothing measured\n");
 		return 3;
 	}
-	/* One warm-up round: page faults of the buffers, cold caches. */
-	for (unsigned long k = 0; k < n; k++)
-		LWKT_TRACE(calib_tick, k);
-	for (unsigned long r = 0; r < rounds; r++) {
-		uint64_t t0 = now_ns();
-		for (unsigned long k = 0; k < n; k++)
-			LWKT_TRACE(calib_tick, k);
-		t[r] = now_ns() - t0;
+	/* One cpu, one ring: a migration would start a cold ring mid-round. */
+	int cpu = sched_getcpu();
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		(void)sched_setaffinity(0, sizeof(set), &set);
 	}
-	qsort(t, rounds, sizeof(t[0]), cmp_u64);
+	burst(t, CALIB_COLD_ROUNDS, n, &seq);
+	uint64_t cold_ps = t[CALIB_COLD_ROUNDS / 2] * 1000u / n;
+	for (unsigned long long k = 0; k < warm; k++)
+		LWKT_TRACE(calib_tick, seq++);
+	burst(t, rounds, n, &seq);
 	uint64_t ps = t[rounds / 2] * 1000u / n;
-	LWKT_TRACE(record_info, cmd, ps, (uint64_t)(n * (rounds + 1)));
-	printf("event_cost_ps=%" PRIu64 " calib_events=%lu\n", ps,
-	       n * (rounds + 1));
+	uint64_t lo_ps = t[rounds / 4] * 1000u / n;
+	uint64_t hi_ps = t[(3 * rounds) / 4] * 1000u / n;
+	uint64_t timed = (uint64_t)(n * rounds);
+	if (info)
+		LWKT_TRACE(record_info, cmd, ps, timed);
+	printf("event_cost_ps=%" PRIu64 " calib_events=%" PRIu64
+	       " cold_event_cost_ps=%" PRIu64 " spread_ps=%" PRIu64 "-%" PRIu64
+	       "\n", ps, timed, cold_ps, lo_ps, hi_ps);
 	return 0;
 }

@@ -564,7 +564,9 @@ lat_add(struct viz_model *m, int bench, enum viz_lat_metric metric, int src,
 		if (!nv)
 			return ENOMEM;
 		l->v = nv;
-		if (m->event_cost_ps) {
+		/* Counted from the first sample on, or not at all (a cost
+		 * recorded after this metric's first samples). */
+		if (m->event_cost_ps && (l->vc || l->n == 0)) {
 			nv = realloc(l->vc, nc * sizeof(*nv));
 			if (!nv)
 				return ENOMEM;
@@ -573,15 +575,13 @@ lat_add(struct viz_model *m, int bench, enum viz_lat_metric metric, int src,
 		l->cap = nc;
 	}
 	/*
-	 * The estimate without tracing: each event recorded on the way
-	 * costs event_cost_ps (measured by the recorder); `events` is how
-	 * many the interval holds (those of the cpu that did the later step,
-	 * that step's own included).
+	 * For the estimate without tracing: `events` is how many recorded
+	 * events the interval holds (those of the cpu that did the later
+	 * step, that step's own included), each costing the per-event cost
+	 * that viz_model_finish() settles (calib_check) and subtracts.
 	 */
-	if (l->vc) {
-		uint64_t cost = events * m->event_cost_ps / 1000;
-		l->vc[l->n] = v > cost ? v - cost : 0;
-	}
+	if (l->vc)
+		l->vc[l->n] = events;
 	l->v[l->n++] = v;
 	return 0;
 }
@@ -1522,6 +1522,13 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		cmd[ev->str_len] = '\0';
 		free(m->command);
 		m->command = cmd;
+		/* 0: not measured.  An implausible cost is kept aside for
+		 * the message, never subtracted. */
+		if (ev->a[1] != 0 && (ev->a[1] < VIZ_CALIB_MIN_PS ||
+				      ev->a[1] > VIZ_CALIB_MAX_PS)) {
+			m->calib_bad_ps = ev->a[1];
+			return 0;
+		}
 		m->event_cost_ps = ev->a[1];
 		m->calib_n = ev->a[2];
 		return 0;
@@ -1787,6 +1794,98 @@ lost_on_lanes(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 	return 0;
 }
 
+/* The k-th smallest of v[0..n) (k < n); reorders v.  Wirth's selection
+ * (Algorithms + Data Structures = Programs, 1976, "find"). */
+static uint64_t
+select_kth(uint64_t *v, size_t n, size_t k)
+{
+	ptrdiff_t l = 0, r = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+
+	while (l < r) {
+		uint64_t x = v[kk];
+		ptrdiff_t i = l, j = r;
+
+		do {
+			while (v[i] < x)
+				i++;
+			while (x < v[j])
+				j--;
+			if (i <= j) {
+				uint64_t t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				j--;
+			}
+		} while (i <= j);
+		if (j < kk)
+			l = i;
+		if (kk < i)
+			r = j;
+	}
+	return v[kk];
+}
+
+/*
+ * The calibration's cross-check against the trace itself, and the
+ * estimate.  The stages "-> ring write" and "-> reply ring write" of a
+ * message that hold exactly one recorded event (the later step's) cost
+ * that event plus the ring write: one event cannot cost more than their
+ * traced median.  calib_bound_ps: the lowest such median (stages with
+ * VIZ_CALIB_CHECK_MIN_N one-event samples or more).  Both it and the
+ * recorder's measurement bound the cost from above; the estimate
+ * subtracts the lower one (cost_used_ps), and calib_over says the
+ * measurement was the higher (the outputs say so).  Then each vc turns
+ * from event counts into the estimate.  The medians are taken on
+ * copies: v keeps its order for the outputs.
+ */
+static int
+calib_check(struct viz_model *m)
+{
+	uint64_t *tmp = NULL, bound = 0;
+	size_t cap = 0;
+
+	for (size_t i = 0; i < m->nlat; i++) {
+		struct viz_lat *l = &m->lat[i];
+		size_t n = 0;
+
+		if ((l->metric != VIZ_LAT_ST_REQ_RING &&
+		     l->metric != VIZ_LAT_ST_REP_RING) || !l->vc)
+			continue;
+		if (l->n > cap) {
+			uint64_t *t = realloc(tmp, l->n * sizeof(*t));
+			if (!t) {
+				free(tmp);
+				return ENOMEM;
+			}
+			tmp = t;
+			cap = l->n;
+		}
+		for (size_t j = 0; j < l->n; j++)
+			if (l->vc[j] == 1)
+				tmp[n++] = l->v[j];
+		if (n < VIZ_CALIB_CHECK_MIN_N)
+			continue;
+		/* The nearest-rank median, as viz_stats computes it. */
+		uint64_t p50 = select_kth(tmp, n, (n * 50 + 99) / 100 - 1);
+		if (bound == 0 || p50 * 1000 < bound)
+			bound = p50 * 1000;
+	}
+	free(tmp);
+	m->calib_bound_ps = bound;
+	m->calib_over = bound && m->event_cost_ps > bound;
+	m->cost_used_ps = m->calib_over ? bound : m->event_cost_ps;
+	for (size_t i = 0; i < m->nlat; i++) {
+		struct viz_lat *l = &m->lat[i];
+
+		for (size_t j = 0; l->vc && j < l->n; j++) {
+			uint64_t cost = l->vc[j] * m->cost_used_ps / 1000;
+			l->vc[j] = l->v[j] > cost ? l->v[j] - cost : 0;
+		}
+	}
+	return 0;
+}
+
 int
 viz_model_finish(struct viz_model *m)
 {
@@ -1833,6 +1932,10 @@ viz_model_finish(struct viz_model *m)
 		if (l->used && lane_close_to(m, i, l, 0, m->last, VIZ_SPAN_CUT,
 					     VIZ_SPAN_CUT))
 			return -1;
+	}
+	if (calib_check(m)) {
+		errno = ENOMEM;
+		return -1;
 	}
 	return 0;
 }

@@ -245,7 +245,9 @@ struct viz_out_ops {
 };
 
 /* Samples of one (benchmark, metric, src lane, dst lane); v: traced,
- * vc: with the tracing cost removed (only when the cost is known). */
+ * vc (only when a cost was recorded): the number of events each sample
+ * holds until viz_model_finish(), then the estimate with the tracing
+ * cost removed (traced - events x cost_used_ps). */
 struct viz_lat {
 	int bench;
 	enum viz_lat_metric metric;
@@ -323,7 +325,13 @@ struct viz_model {
 	int nbench, capbench;
 	char *command;			/* owned: the recorded command, or NULL */
 	uint64_t event_cost_ps;		/* measured cost of one event, 0: none */
-	uint64_t calib_n;		/* events the measurement recorded */
+	uint64_t calib_n;		/* events the measurement timed */
+	uint64_t calib_bad_ps;		/* a recorded cost outside VIZ_CALIB_*
+					 * (not used), 0: none */
+	uint64_t calib_bound_ps;	/* the one-event stages' lowest traced
+					 * p50, 0: none (viz_model_finish) */
+	bool calib_over;		/* event_cost_ps > calib_bound_ps */
+	uint64_t cost_used_ps;		/* subtracted: the lower of the two */
 	struct viz_pgap *pgaps;		/* owned, npgaps entries */
 	int npgaps;
 	/* false: no latency or stage samples are kept (outputs that do not
@@ -331,6 +339,13 @@ struct viz_model {
 	bool keep_samples;
 	struct viz_counts c;
 };
+
+/* A recorded per-event cost outside [MIN, MAX] ps is not plausible (a
+ * disabled site costs < 1 ns; a recorded event ~0.1 us here): not used. */
+#define VIZ_CALIB_MIN_PS 1000u
+#define VIZ_CALIB_MAX_PS 10000000u
+/* The one-event cross-check needs this many samples of a stage. */
+#define VIZ_CALIB_CHECK_MIN_N 20u
 
 #define VIZ_MAX_LANES 4096
 

@@ -586,14 +586,16 @@ h_end(struct viz_comp *c)
 		",\"recv_before_send\":%" PRIu64 ",\"ids_reused\":%" PRIu64
 		",\"suspended\":%" PRIu64 ",\"transfers\":%" PRIu64
 		",\"processes\":%d},\"event_cost_ps\":%" PRIu64 ",\"calib_n\":%" PRIu64
-		",\"output\":",
+		",\"calib_bad_ps\":%" PRIu64 ",\"calib_bound_ps\":%" PRIu64
+		",\"calib_over\":%s,\"cost_used_ps\":%" PRIu64 ",\"output\":",
 		m->base, m->last, k->events, k->lwkt_events, k->generic_events,
 		k->lost_events, k->lost_packets, k->gaps, k->bad_version,
 		k->unmatched, k->msgs_done, k->msgs_open, k->ipis_done,
 		k->ipis_open, k->pairs_done, k->provider_events,
 		c->no_clock_events, k->calib_events, k->recv_before_send,
 		k->ids_reused, k->suspended, k->transfers, m->nprocs,
-		m->event_cost_ps, m->calib_n);
+		m->event_cost_ps, m->calib_n, m->calib_bad_ps, m->calib_bound_ps,
+		m->calib_over ? "true" : "false", m->cost_used_ps);
 	viz_json_str(c->f, c->cfg.path);
 	/* The title: the recorded command (lwkt-record's record_info event),
 	 * else the output's name. */

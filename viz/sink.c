@@ -954,6 +954,19 @@ finish(struct viz_comp *c)
 		return -1;
 	}
 	c->committed = true;
+	if (c->model.calib_bad_ps)
+		viz_log(c, BT_LOGGING_LEVEL_WARNING,
+			"the trace's per-event cost (%" PRIu64 " ps, lwkt:record_info) "
+			"is not plausible (outside %u ps..%u ps): not used, `%s` "
+			"shows traced times only", c->model.calib_bad_ps,
+			VIZ_CALIB_MIN_PS, VIZ_CALIB_MAX_PS, c->cfg.path);
+	if (c->model.calib_over)
+		viz_log(c, BT_LOGGING_LEVEL_WARNING,
+			"the measured per-event cost (%" PRIu64 " ps) exceeds the "
+			"traced median of a stage that holds one event (%" PRIu64
+			" ps, -> ring write): the estimate without tracing in `%s` "
+			"subtracts that median instead", c->model.event_cost_ps,
+			c->model.calib_bound_ps, c->cfg.path);
 	if (k->lost_events || k->lost_packets)
 		viz_log(c, BT_LOGGING_LEVEL_WARNING,
 			"the trace lost %" PRIu64 " events and %" PRIu64
