@@ -94,11 +94,23 @@ trace-overhead: $(B)/lwkt-bench $(TRACE_TP_LIB)
 		CFLAGS='-O2 -g -DLWKT_TRACE_DISABLE' $(NOTRACE_B)/lwkt-bench
 	LWKT_TP_LIB=$(TRACE_TP_LIB) trace/overhead-compare $(B) $(NOTRACE_B) $(TRACE_OVERHEAD_FILTER)
 
+# The viz plugin, by its path: viz/module.mk is read after this file, so
+# $(VIZ_PLUGIN) would be empty in the prerequisites below.
+TRACE_VIZ_PLUGIN := $(B)/viz/lwkt-viz.so
+
+# make check: the calibration's functional checks (trace/tests/calib-test:
+# the cost carried by the trace and used by the viz; --no-calib, an
+# implausible cost, a failed calibration: traced times only, said).
+.PHONY: trace-calib-test
+trace-calib-test: $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(TRACE_CALIB) $(TRACE_VIZ_PLUGIN)
+	trace/tests/calib-test $(B)
+EXTRA_CHECKS += trace-calib-test
+
 # The calibration's error: the viz's "without tracing" estimate of the
 # message total (send -> sender resumes) against the untraced benchmark,
 # for roundtrip/lwkt_domsg and stream/lwkt_sendmsg (CALIB_FILTER=...,
 # ROUNDS=5, MIN_TIME=0.2).  A measurement, not a test: run it alone on a
 # quiet machine.  Output: a table, and $(B)/calib-compare/timeline.html.
 .PHONY: trace-calib-check
-trace-calib-check: $(TRACE_TP_LIB) $(TRACE_CALIB) $(B)/lwkt-bench $(VIZ_PLUGIN)
+trace-calib-check: $(TRACE_TP_LIB) $(TRACE_CALIB) $(B)/lwkt-bench $(TRACE_VIZ_PLUGIN)
 	trace/calib-compare $(B)

@@ -420,6 +420,12 @@ def truths(page, filt, pid):
     # The title is the recorded command, and the per-event cost is known.
     if "lwkt-bench" not in d["title"] or d["event_cost_ps"] <= 0:
         fail("title %r / event cost %s: not from the recording" % (d["title"], d["event_cost_ps"]))
+    # The estimate subtracts the lower of the measured cost and the
+    # one-event stages' median (both upper bounds of one event's cost).
+    if not d["calib_bound_ps"] or d["cost_used_ps"] != min(d["event_cost_ps"], d["calib_bound_ps"]) \
+            or d["calib_over"] != (d["event_cost_ps"] > d["calib_bound_ps"]):
+        fail("calibration: measured %s, one-event bound %s, used %s, over %s" %
+             (d["event_cost_ps"], d["calib_bound_ps"], d["cost_used_ps"], d["calib_over"]))
     # One benchmark entry per recorded benchmark; tables never merged.
     names = [b["name"] for b in d["bench"][1:]]
     for want in [f.strip("/") for f in filt.split("|")]:

@@ -583,6 +583,141 @@ START_TEST(t_model_tokens_calibrated)
 }
 END_TEST
 
+/* The calibration tests finish more messages than struct rec keeps. */
+static int
+r_done_drop(void *o, const struct viz_msg *m)
+{
+	(void)o; (void)m;
+	return 0;
+}
+
+static int
+r_ov_drop(void *o, const struct viz_overlay *ov)
+{
+	(void)o; (void)ov;
+	return 0;
+}
+
+static int
+r_span_drop(void *o, const struct viz_span *sp)
+{
+	(void)o; (void)sp;
+	return 0;
+}
+
+/* One round trip cpu 0 -> cpu 1 -> cpu 0 at t: the send -> ring write
+ * stage holds one event and lasts 100 ns, the reply's 80 ns. */
+static void
+calib_roundtrip(struct viz_model *m, uint64_t t, uint64_t id)
+{
+	ev(m, VIZ_EV_msg_send, t, 0, id, 3, 0, 1, 5, 0);
+	ev(m, VIZ_EV_ipi_send, t + 100, 0, 0, 1, id, 0xabc, 0, 0);
+	ev(m, VIZ_EV_msg_wait_begin, t + 110, 0, id, 0, 5, 0, 0, 0);
+	ev(m, VIZ_EV_ipi_recv, t + 200, 1, 0, 1, id, 0xabc, 0, 0);
+	ev(m, VIZ_EV_msg_dispatch, t + 300, 1, id, 3, 1, 7, 0, 0);
+	ev(m, VIZ_EV_ipi_done, t + 350, 1, 0, 1, id, 0, 0, 0);
+	ev(m, VIZ_EV_msg_reply, t + 400, 1, id, 1, 1, 0, 7, 0);
+	ev(m, VIZ_EV_ipi_send, t + 480, 1, 1, 0, id, 0xdef, 0, 0);
+	ev(m, VIZ_EV_ipi_recv, t + 600, 0, 1, 0, id, 0xdef, 0, 0);
+	ev(m, VIZ_EV_ipi_done, t + 620, 0, 1, 0, id, 0, 0, 0);
+	ev(m, VIZ_EV_msg_wait_end, t + 700, 0, id, 0, 5, 0, 0, 0);
+}
+
+/* The estimate subtracts the lower of the recorded per-event cost and
+ * the trace's one-event stages' median (each bounds the cost from above;
+ * calib_over says the measurement was the higher).  A measured 500 ns is
+ * above the 80 ns of "-> reply ring write": 80 ns is subtracted. */
+START_TEST(t_model_calib_bound)
+{
+	static const uint64_t cost[2] = { 500000, 30000 };
+
+	struct viz_out_ops ops = rops;
+
+	ops.msg_done = r_done_drop;
+	ops.overlay = r_ov_drop;
+	for (int c = 0; c < 2; c++) {
+		struct viz_model m;
+		struct rec r = { 0 };
+
+		ck_assert_int_eq(viz_model_init(&m, &ops, &r), 0);
+		ev(&m, VIZ_EV_record_info, 0, 0, 0, cost[c], 22000, 0, 0, 0);
+		ev(&m, VIZ_EV_thread_switch, 1, 0, 0, 0, 5, 0, 0, 0);
+		ev(&m, VIZ_EV_thread_switch, 1, 1, 1, 0, 7, 0, 0, 0);
+		for (uint64_t i = 0; i < VIZ_CALIB_CHECK_MIN_N; i++)
+			calib_roundtrip(&m, 1000 + i * 1000, i + 1);
+		ck_assert_int_eq(viz_model_finish(&m), 0);
+		ck_assert_uint_eq(m.c.msgs_done, VIZ_CALIB_CHECK_MIN_N);
+		ck_assert_uint_eq(m.calib_bound_ps, 80000);
+		ck_assert_int_eq(m.calib_over, c == 0);
+		ck_assert_uint_eq(m.cost_used_ps, c == 0 ? 80000 : 30000);
+		const struct viz_lat *ring = find_lat(&m, 0, VIZ_LAT_ST_REQ_RING);
+		const struct viz_lat *rep = find_lat(&m, 0, VIZ_LAT_ST_REP_RING);
+		ck_assert_ptr_nonnull(ring->vc);
+		ck_assert_uint_eq(ring->v[0], 100);
+		ck_assert_uint_eq(ring->vc[0], c == 0 ? 20 : 70);
+		ck_assert_uint_eq(rep->vc[0], c == 0 ? 0 : 50);
+		/* The estimate never exceeds the traced time. */
+		const struct viz_lat *tot = find_lat(&m, 0, VIZ_LAT_MSG_TOTAL);
+		ck_assert_uint_eq(tot->v[0], 700);
+		ck_assert_uint_lt(tot->vc[0], 700);
+		viz_model_fini(&m);
+	}
+}
+END_TEST
+
+/* Bad or late calibration data: an implausible recorded cost is kept for
+ * the message and never subtracted; no cost, no estimate; a cost that
+ * comes after a metric's first samples gives that metric no estimate
+ * (never one from uninitialised counts). */
+START_TEST(t_model_calib_bad)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+	struct viz_out_ops ops = rops;
+
+	ops.msg_done = r_done_drop;
+	ops.overlay = r_ov_drop;
+
+	ck_assert_int_eq(viz_model_init(&m, &ops, &r), 0);
+	ev(&m, VIZ_EV_record_info, 0, 0, 0, 20000000000ull, 22000, 0, 0, 0);
+	ck_assert_ptr_nonnull(m.command);
+	ck_assert_uint_eq(m.event_cost_ps, 0);
+	ck_assert_uint_eq(m.calib_bad_ps, 20000000000ull);
+	for (uint64_t i = 0; i < VIZ_CALIB_CHECK_MIN_N; i++)
+		calib_roundtrip(&m, 1000 + i * 1000, i + 1);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_ptr_null(find_lat(&m, 0, VIZ_LAT_MSG_TOTAL)->vc);
+	ck_assert_uint_eq(m.cost_used_ps, 0);
+	ck_assert_int_eq(m.calib_over, 0);
+	viz_model_fini(&m);
+
+	/* Without record_info: traced times only. */
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(viz_model_init(&m, &ops, &r), 0);
+	calib_roundtrip(&m, 1000, 1);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_ptr_null(m.command);
+	ck_assert_ptr_null(find_lat(&m, 0, VIZ_LAT_MSG_TOTAL)->vc);
+	viz_model_fini(&m);
+
+	/* Late: the first message's metrics have no estimate, also once
+	 * their sample arrays grow (past 64 samples). */
+	ops.span_open = NULL;
+	ops.span = r_span_drop;
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(viz_model_init(&m, &ops, &r), 0);
+	calib_roundtrip(&m, 1000, 1);
+	ev(&m, VIZ_EV_record_info, 1800, 0, 0, 100000, 22000, 0, 0, 0);
+	for (uint64_t i = 1; i < 70; i++)
+		calib_roundtrip(&m, 2000 + i * 1000, i + 1);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_uint_eq(m.event_cost_ps, 100000);
+	ck_assert_uint_eq(find_lat(&m, 0, VIZ_LAT_MSG_TOTAL)->n, 70);
+	ck_assert_ptr_null(find_lat(&m, 0, VIZ_LAT_MSG_TOTAL)->vc);
+	viz_model_fini(&m);
+}
+END_TEST
+
 START_TEST(t_percentiles)
 {
 	uint64_t v[100];
@@ -1005,6 +1140,8 @@ add(Suite *s)
 	tcase_add_test(tc, t_model_ipi_joins);
 	tcase_add_test(tc, t_model_bench);
 	tcase_add_test(tc, t_model_tokens_calibrated);
+	tcase_add_test(tc, t_model_calib_bound);
+	tcase_add_test(tc, t_model_calib_bad);
 	tcase_add_test(tc, t_percentiles);
 	tcase_add_test(tc, t_evk_names);
 	tcase_add_test(tc, t_schema_table);
