@@ -143,7 +143,7 @@ _lwkt_ipiq_process(struct lwkt_cpu *gd)
 			 * below are then complete. */
 			uint64_t sq = atomic_load_explicit(
 			    &s->is_seq, memory_order_acquire);
-			if ((sq & LWKT_IPISEQ_NUM) != ri + 1)
+			if (!LWKT_IPISEQ_IS(sq, ri + 1))
 				break;
 			if (sq & LWKT_IPISEQ_VALUE) {
 				ri = value_entry(gd, r, src, s, sq, ri, mask);

@@ -124,6 +124,11 @@ struct lwkt_ipislot {
 #define LWKT_IPISEQ_TAILSHIFT	61
 #define LWKT_IPISEQ_TAILS(seq)	((unsigned)((seq) >> LWKT_IPISEQ_TAILSHIFT) & 3)
 #define LWKT_IPISEQ_NUM		((1ull << LWKT_IPISEQ_TAILSHIFT) - 1)
+/* True if sequence word sq says "entry n" (n + 1 = want), of either kind:
+ * the low 61 bits equal.  A shift drops the kind bits (xor + shift: one
+ * instruction less than a 64-bit mask on the poll paths). */
+#define LWKT_IPISEQ_IS(sq, want) \
+	((((sq) ^ (want)) << (64 - LWKT_IPISEQ_TAILSHIFT)) == 0)
 /* A value entry's words: 3 in the head, 3 per tail, at most 2 tails. */
 #define LWKT_IPIVAL_MAXTAILS	2
 #define LWKT_IPIVAL_WORDS	(3 + 3 * LWKT_IPIVAL_MAXTAILS)
@@ -411,9 +416,9 @@ _lwkt_ipiq_pending(struct lwkt_cpu *gd)
 		/* We are the only writer of ir_rindex. */
 		uint64_t ri = atomic_load_explicit(&r->ir_rindex,
 						   memory_order_relaxed);
-		if ((atomic_load_explicit(&r->ir_slot[ri & mask].is_seq,
-					  memory_order_relaxed) &
-		     LWKT_IPISEQ_NUM) == ri + 1)
+		if (LWKT_IPISEQ_IS(atomic_load_explicit(
+					   &r->ir_slot[ri & mask].is_seq,
+					   memory_order_relaxed), ri + 1))
 			return true;
 	}
 	return false;
