@@ -606,12 +606,12 @@ r_span_drop(void *o, const struct viz_span *sp)
 }
 
 /* One round trip cpu 0 -> cpu 1 -> cpu 0 at t: the send -> ring write
- * stage holds one event and lasts 100 ns, the reply's 80 ns. */
+ * stage holds one event and lasts `ring` ns (< 110), the reply's 80 ns. */
 static void
-calib_roundtrip(struct viz_model *m, uint64_t t, uint64_t id)
+calib_roundtrip(struct viz_model *m, uint64_t t, uint64_t id, uint64_t ring)
 {
 	ev(m, VIZ_EV_msg_send, t, 0, id, 3, 0, 1, 5, 0);
-	ev(m, VIZ_EV_ipi_send, t + 100, 0, 0, 1, id, 0xabc, 0, 0);
+	ev(m, VIZ_EV_ipi_send, t + ring, 0, 0, 1, id, 0xabc, 0, 0);
 	ev(m, VIZ_EV_msg_wait_begin, t + 110, 0, id, 0, 5, 0, 0, 0);
 	ev(m, VIZ_EV_ipi_recv, t + 200, 1, 0, 1, id, 0xabc, 0, 0);
 	ev(m, VIZ_EV_msg_dispatch, t + 300, 1, id, 3, 1, 7, 0, 0);
@@ -644,7 +644,7 @@ START_TEST(t_model_calib_bound)
 		ev(&m, VIZ_EV_thread_switch, 1, 0, 0, 0, 5, 0, 0, 0);
 		ev(&m, VIZ_EV_thread_switch, 1, 1, 1, 0, 7, 0, 0, 0);
 		for (uint64_t i = 0; i < VIZ_CALIB_CHECK_MIN_N; i++)
-			calib_roundtrip(&m, 1000 + i * 1000, i + 1);
+			calib_roundtrip(&m, 1000 + i * 1000, i + 1, 100);
 		ck_assert_int_eq(viz_model_finish(&m), 0);
 		ck_assert_uint_eq(m.c.msgs_done, VIZ_CALIB_CHECK_MIN_N);
 		ck_assert_uint_eq(m.calib_bound_ps, 80000);
@@ -662,6 +662,23 @@ START_TEST(t_model_calib_bound)
 		ck_assert_uint_lt(tot->vc[0], 700);
 		viz_model_fini(&m);
 	}
+
+	/* The bound is the nearest-rank median: 21 ring writes of 30..90 ns
+	 * in a shuffled order (step 3, i * 8 mod 21), the 11th is 60 ns,
+	 * below the reply's 80. */
+	struct viz_model m;
+	struct rec r = { 0 };
+
+	ck_assert_int_eq(viz_model_init(&m, &ops, &r), 0);
+	ev(&m, VIZ_EV_record_info, 0, 0, 0, 500000, 22000, 0, 0, 0);
+	for (uint64_t i = 0; i < 21; i++)
+		calib_roundtrip(&m, 1000 + i * 1000, i + 1, 30 + (i * 8 % 21) * 3);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	ck_assert_uint_eq(m.calib_bound_ps, 60000);
+	ck_assert_uint_eq(m.cost_used_ps, 60000);
+	/* The selection works on a copy: v keeps its order. */
+	ck_assert_uint_eq(find_lat(&m, 0, VIZ_LAT_ST_REQ_RING)->v[1], 30 + 8 * 3);
+	viz_model_fini(&m);
 }
 END_TEST
 
@@ -684,7 +701,7 @@ START_TEST(t_model_calib_bad)
 	ck_assert_uint_eq(m.event_cost_ps, 0);
 	ck_assert_uint_eq(m.calib_bad_ps, 20000000000ull);
 	for (uint64_t i = 0; i < VIZ_CALIB_CHECK_MIN_N; i++)
-		calib_roundtrip(&m, 1000 + i * 1000, i + 1);
+		calib_roundtrip(&m, 1000 + i * 1000, i + 1, 100);
 	ck_assert_int_eq(viz_model_finish(&m), 0);
 	ck_assert_ptr_null(find_lat(&m, 0, VIZ_LAT_MSG_TOTAL)->vc);
 	ck_assert_uint_eq(m.cost_used_ps, 0);
@@ -694,7 +711,7 @@ START_TEST(t_model_calib_bad)
 	/* Without record_info: traced times only. */
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(viz_model_init(&m, &ops, &r), 0);
-	calib_roundtrip(&m, 1000, 1);
+	calib_roundtrip(&m, 1000, 1, 100);
 	ck_assert_int_eq(viz_model_finish(&m), 0);
 	ck_assert_ptr_null(m.command);
 	ck_assert_ptr_null(find_lat(&m, 0, VIZ_LAT_MSG_TOTAL)->vc);
@@ -706,10 +723,10 @@ START_TEST(t_model_calib_bad)
 	ops.span = r_span_drop;
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(viz_model_init(&m, &ops, &r), 0);
-	calib_roundtrip(&m, 1000, 1);
+	calib_roundtrip(&m, 1000, 1, 100);
 	ev(&m, VIZ_EV_record_info, 1800, 0, 0, 100000, 22000, 0, 0, 0);
 	for (uint64_t i = 1; i < 70; i++)
-		calib_roundtrip(&m, 2000 + i * 1000, i + 1);
+		calib_roundtrip(&m, 2000 + i * 1000, i + 1, 100);
 	ck_assert_int_eq(viz_model_finish(&m), 0);
 	ck_assert_uint_eq(m.event_cost_ps, 100000);
 	ck_assert_uint_eq(find_lat(&m, 0, VIZ_LAT_MSG_TOTAL)->n, 70);
