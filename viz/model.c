@@ -129,6 +129,7 @@ struct viz_slot {
 	char *name;		/* owned: KT_THR's name */
 	size_t name_len;
 	int ival;		/* KT_LANE: lane; KT_PU: cpu; KT_LAT: index;
+				 * KT_PROC: process key;
 				 * KT_THR: name id; spans: lane */
 	struct viz_frame saved[VIZ_MAX_DEPTH];	/* KT_THR: suspended */
 	int nsaved;
@@ -146,10 +147,13 @@ struct viz_map {
 enum {
 	KT_LANE = 1, KT_PU, KT_THR, KT_MSG, KT_IPI, KT_MQ, KT_MPI,
 	KT_NETISR, KT_SYSMSG, KT_WAIT, KT_TOKW, KT_TOKH, KT_TOKX, KT_LAT,
-	KT_MQW, KT_IPIWIN,
+	KT_MQW, KT_IPIWIN, KT_PROC,
 };
 
-/* k2: type | vpid (22 bits) | runtime instance (10) | a (12) | b (12). */
+/* k2: type | process (22 bits) | runtime instance (10) | a (12) | b (12).
+ * The process is the model's process key (pk), not the vpid: a dense
+ * index of (host, vpid), so that processes of several hosts (whose pids
+ * may be equal) never share a key; every `vpid` argument below is one. */
 static uint64_t
 key2(unsigned type, uint32_t vpid, unsigned inst, uint64_t a, uint64_t b)
 {
@@ -279,7 +283,7 @@ map_del(struct viz_map *m, struct viz_slot *s)
 
 struct viz_proc {
 	struct viz_proc *next;	/* owned: a list, so pointers stay valid */
-	uint32_t vpid;
+	uint32_t pk;		/* process key: (host, vpid) */
 	unsigned inst;		/* runtime instance: runtime_init count */
 	int bench;		/* benchmark running now, 0 none */
 	uint64_t bench_t0;
@@ -291,12 +295,12 @@ proc_get(struct viz_model *m, uint32_t vpid)
 	struct viz_proc *p;
 
 	for (p = m->procs; p; p = p->next)
-		if (p->vpid == vpid)
+		if (p->pk == vpid)
 			return p;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->vpid = vpid;
+	p->pk = vpid;
 	p->next = m->procs;
 	m->procs = p;
 	m->nprocs++;
@@ -307,7 +311,7 @@ proc_get(struct viz_model *m, uint32_t vpid)
 
 struct viz_lane {
 	bool used;
-	uint32_t vpid;
+	uint32_t pk;		/* process key: (host, vpid) */
 	int cpu;		/* lwkt cpu (or PU for a lane of PU events) */
 	int pu;			/* last PU seen recording this lane */
 	bool have_tid;		/* cur_tid known (a switch was seen) */
@@ -355,7 +359,7 @@ lane_id(struct viz_model *m, uint32_t vpid, uint64_t cpu)
 	}
 	int id = m->nlanes++;
 	s->ival = id;
-	m->lanes[id] = (struct viz_lane){ .used = true, .vpid = vpid,
+	m->lanes[id] = (struct viz_lane){ .used = true, .pk = vpid,
 		.cpu = (int)cpu, .pu = -1 };
 	if (m->ops->lane_new(m->out, id))
 		return -2;
@@ -377,7 +381,71 @@ viz_model_lane_pu(const struct viz_model *m, int lane)
 uint32_t
 viz_model_lane_vpid(const struct viz_model *m, int lane)
 {
-	return viz_model_lane_used(m, lane) ? m->lanes[lane].vpid : 0;
+	return viz_model_lane_used(m, lane) ? m->pks[m->lanes[lane].pk].vpid : 0;
+}
+
+int
+viz_model_lane_host(const struct viz_model *m, int lane)
+{
+	return viz_model_lane_used(m, lane) ? m->pks[m->lanes[lane].pk].host : 0;
+}
+
+int
+viz_model_host(struct viz_model *m, const char *name, size_t len)
+{
+	for (int i = 0; i < m->nhosts; i++)
+		if (strlen(m->hosts[i]) == len && memcmp(m->hosts[i], name, len) == 0)
+			return i;
+	char **h = realloc(m->hosts, (size_t)(m->nhosts + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	m->hosts = h;
+	if (!(h[m->nhosts] = strndup(name, len)))
+		return -ENOMEM;
+	return m->nhosts++;
+}
+
+const char *
+viz_model_host_name(const struct viz_model *m, int host)
+{
+	return host >= 0 && host < m->nhosts ? m->hosts[host] : "";
+}
+
+/* The process key of (host, vpid), made on first use; 0 on ENOMEM (key 0
+ * is never handed out).  The last one is cached: events come in runs. */
+static uint32_t
+pk_get(struct viz_model *m, int host, uint32_t vpid)
+{
+	struct viz_slot *s;
+	bool fresh;
+
+	if (m->npks && host == m->pk_host && vpid == m->pk_vpid)
+		return m->pk_last;
+	s = map_put(m->keys, vpid, key2(KT_PROC, 0, 0, (uint64_t)host >> 12,
+					 (uint64_t)host), &fresh);
+	if (!s)
+		return 0;
+	if (fresh) {
+		if (m->npks == 0)
+			m->npks = 1;	/* 0: none */
+		if (m->npks >= m->cappks) {
+			uint32_t n = m->cappks ? m->cappks * 2 : 16;
+			void *p = n < 0x3fffff ? realloc(m->pks, n * sizeof(*m->pks)) : NULL;
+			if (!p) {
+				map_del(m->keys, s);
+				return 0;
+			}
+			m->pks = p;
+			m->cappks = n;
+		}
+		m->pks[m->npks].vpid = vpid;
+		m->pks[m->npks].host = host;
+		s->ival = (int)m->npks++;
+	}
+	m->pk_host = host;
+	m->pk_vpid = vpid;
+	m->pk_last = (uint32_t)s->ival;
+	return m->pk_last;
 }
 
 int
@@ -435,7 +503,7 @@ lane_state(struct viz_model *m, int lane, struct viz_lane *l,
 	if (lane_close_to(m, lane, l, 0, t, VIZ_SPAN_CUT, 0))
 		return -1;
 	return lane_open(m, lane, l, k, t, label, k == VIZ_SPAN_THREAD ?
-			 thread_name_id(m, l->vpid, label) : -1, 0);
+			 thread_name_id(m, l->pk, label) : -1, 0);
 }
 
 static int
@@ -464,7 +532,7 @@ lane_push(struct viz_model *m, int lane, struct viz_lane *l,
 		return 0;
 	}
 	return lane_open(m, lane, l, k, t, label, k == VIZ_SPAN_CRIT ?
-			 thread_name_id(m, l->vpid, label) : -1, 0);
+			 thread_name_id(m, l->pk, label) : -1, 0);
 }
 
 /* Closes the innermost open section of kind k (and what is inside it). */
@@ -490,7 +558,7 @@ static int
 lane_switch(struct viz_model *m, int lane, struct viz_lane *l,
 	    uint64_t from, uint64_t to, uint64_t t)
 {
-	struct viz_proc *p = proc_get(m, l->vpid);
+	struct viz_proc *p = proc_get(m, l->pk);
 	struct viz_slot *s;
 	bool fresh, cpu_owned = false;
 
@@ -500,7 +568,7 @@ lane_switch(struct viz_model *m, int lane, struct viz_lane *l,
 		if (l->st[d].kind == VIZ_SPAN_IPI)
 			cpu_owned = true;
 	if (l->sp > 1 && !cpu_owned && l->have_tid && l->cur_tid == from) {
-		s = map_put(m->keys, from, key2(KT_THR, l->vpid, p->inst, 0, 0),
+		s = map_put(m->keys, from, key2(KT_THR, l->pk, p->inst, 0, 0),
 			    &fresh);
 		if (!s)
 			return ENOMEM;
@@ -515,7 +583,7 @@ lane_switch(struct viz_model *m, int lane, struct viz_lane *l,
 	l->cur_tid = to;
 	if (lane_state(m, lane, l, VIZ_SPAN_THREAD, t, to))
 		return -1;
-	s = map_find(m->keys, to, key2(KT_THR, l->vpid, p->inst, 0, 0));
+	s = map_find(m->keys, to, key2(KT_THR, l->pk, p->inst, 0, 0));
 	if (s && s->nsaved) {
 		int n = s->nsaved;
 		s->nsaved = 0;	/* reopened below, told to the output */
@@ -663,6 +731,10 @@ viz_model_fini(struct viz_model *m)
 	free(m->bench);
 	free(m->lanes);
 	free(m->pgaps);
+	for (int i = 0; i < m->nhosts; i++)
+		free(m->hosts[i]);
+	free(m->hosts);
+	free(m->pks);
 	while (m->procs) {
 		struct viz_proc *n = m->procs->next;
 		free(m->procs);
@@ -674,7 +746,7 @@ viz_model_fini(struct viz_model *m)
 
 /* ---- events */
 
-static int flush_pgaps(struct viz_model *m, int pu, int lane);
+static int flush_pgaps(struct viz_model *m, int host, int pu, int lane);
 
 /*
  * No running state known (the trace starts mid-run, or lost events cut
@@ -708,7 +780,7 @@ lane_infer(struct viz_model *m, int lane, struct viz_lane *l,
 	if (l->sp > 1) {
 		l->st[0].kind = VIZ_SPAN_THREAD;
 		l->st[0].label = ev->a[tf];
-		l->st[0].name_id = thread_name_id(m, l->vpid, ev->a[tf]);
+		l->st[0].name_id = thread_name_id(m, l->pk, ev->a[tf]);
 		return 0;
 	}
 	return lane_state(m, lane, l, VIZ_SPAN_THREAD, t, ev->a[tf]);
@@ -802,13 +874,13 @@ on_msg(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
        int lane, struct viz_lane *l, uint64_t t)
 {
 	const uint64_t *a = ev->a;
-	uint64_t k2 = key2(KT_MSG, ev->vpid, p->inst, 0, 0);
+	uint64_t k2 = key2(KT_MSG, ev->pk, p->inst, 0, 0);
 	struct viz_slot *s;
 	bool fresh;
 
 	switch (ev->k) {
 	case VIZ_EV_msg_send: {
-		int dl = a[3] == UINT32_MAX ? -1 : lane_id(m, ev->vpid, a[3]);
+		int dl = a[3] == UINT32_MAX ? -1 : lane_id(m, ev->pk, a[3]);
 		if (dl == -2)
 			return ENOMEM;
 		l = &m->lanes[lane];	/* lane_id may have moved the lanes */
@@ -874,13 +946,13 @@ on_msg(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
 			return -1;
 		/* The way back: to the reply port's cpu by IPI (the next
 		 * ipi_send of this lane to it), or nothing more to see. */
-		int back = a[3] == UINT32_MAX ? -1 : lane_id(m, ev->vpid, a[3]);
+		int back = a[3] == UINT32_MAX ? -1 : lane_id(m, ev->pk, a[3]);
 		if (back == -2)
 			return ENOMEM;
 		l = &m->lanes[lane];
 		if (back >= 0 && back != lane) {
 			if (l->pend_reply && l->pend_reply_id != a[0]) {
-				int rc = reply_unlinked(m, p, ev->vpid, l);
+				int rc = reply_unlinked(m, p, ev->pk, l);
 				if (rc)
 					return rc;
 				s = map_find(m->open, a[0], k2);	/* moved */
@@ -901,7 +973,7 @@ on_msg(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
 		s = map_find(m->open, a[0], k2);
 		if (s)
 			s->msg.waited = true;
-		s = map_put(m->open, a[0], key2(KT_WAIT, ev->vpid, p->inst, 0, 0),
+		s = map_put(m->open, a[0], key2(KT_WAIT, ev->pk, p->inst, 0, 0),
 			    &fresh);
 		if (!s)
 			return ENOMEM;
@@ -909,7 +981,7 @@ on_msg(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
 			a[0], a[2], 0 };
 		return 0;
 	case VIZ_EV_msg_wait_end:
-		s = map_find(m->open, a[0], key2(KT_WAIT, ev->vpid, p->inst, 0, 0));
+		s = map_find(m->open, a[0], key2(KT_WAIT, ev->pk, p->inst, 0, 0));
 		if (s) {
 			s->ov.t1 = t;
 			if (m->ops->overlay(m->out, &s->ov))
@@ -1098,16 +1170,16 @@ on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
        const struct viz_ev *ev, int lane, uint64_t t)
 {
 	const uint64_t *a = ev->a;
-	uint64_t k2 = key2(KT_IPI, ev->vpid, p->inst, a[0], a[1]);
+	uint64_t k2 = key2(KT_IPI, ev->pk, p->inst, a[0], a[1]);
 	struct viz_slot *s;
 	bool fresh;
 
 	switch (ev->k) {
 	case VIZ_EV_ipi_send: {
-		int dl = lane_id(m, ev->vpid, a[1]);
+		int dl = lane_id(m, ev->pk, a[1]);
 		if (dl == -2)
 			return ENOMEM;
-		int rc = ipi_window(m, p, ev->vpid, a[0], a[1], a[2], false);
+		int rc = ipi_window(m, p, ev->pk, a[0], a[1], a[2], false);
 		if (rc)
 			return rc;
 		l = &m->lanes[lane];
@@ -1115,7 +1187,7 @@ on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
 		 * cpu, and not when a request to that cpu is pending too. */
 		if (l->pend_reply && (l->pend_reply_dst != (uint32_t)a[1] ||
 				      (l->pend_msg && l->pend_msg_dst == (uint32_t)a[1]))) {
-			int rc = reply_unlinked(m, p, ev->vpid, l);
+			int rc = reply_unlinked(m, p, ev->pk, l);
 			if (rc)
 				return rc;
 		}
@@ -1129,10 +1201,10 @@ on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
 			s->msg.src = lane;
 			s->msg.t[VIZ_ST_SEND] = t;
 			s->msg.port = a[1];
-			ipi_link(m, p, ev->vpid, l, &s->msg, lane, t);
+			ipi_link(m, p, ev->pk, l, &s->msg, lane, t);
 			s->msg.port = a[3];
 			m->c.recv_before_send++;
-			return ipi_done(m, p, ev->vpid, s, false);
+			return ipi_done(m, p, ev->pk, s, false);
 		}
 		if (!fresh) {
 			s->msg.open = true;	/* an id reused while open */
@@ -1150,12 +1222,12 @@ on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
 		}
 		s->msg.t[VIZ_ST_SEND] = t;
 		s->msg.lane[VIZ_ST_SEND] = lane;
-		ipi_link(m, p, ev->vpid, l, &s->msg, lane, t);
+		ipi_link(m, p, ev->pk, l, &s->msg, lane, t);
 		s->msg.port = a[3];	/* the callback */
 		return m->ops->flow(m->out, VIZ_FLOW_START, &s->msg, lane, t);
 	}
 	case VIZ_EV_ipi_recv: {
-		int rc = ipi_window(m, p, ev->vpid, a[0], a[1], a[2], true);
+		int rc = ipi_window(m, p, ev->pk, a[0], a[1], a[2], true);
 		if (rc)
 			return rc;
 		if (lane_push(m, lane, l, VIZ_SPAN_IPI, t, a[0]))
@@ -1182,7 +1254,7 @@ on_ipi(struct viz_model *m, struct viz_proc *p, struct viz_lane *l,
 		}
 		s->msg.t[VIZ_ST_DISPATCH] = t;
 		s->msg.lane[VIZ_ST_DISPATCH] = lane;
-		return ipi_done(m, p, ev->vpid, s, true);
+		return ipi_done(m, p, ev->pk, s, true);
 	}
 	case VIZ_EV_ipi_done:
 		return lane_pop(m, lane, l, VIZ_SPAN_IPI, t);
@@ -1210,12 +1282,15 @@ on_pair(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
 
 	if (mq) {
 		k1 = a[2];
-		k2 = key2(KT_MQ, ev->vpid, (unsigned)(a[0] >> 24), a[0] >> 12, a[0]);
+		k2 = key2(KT_MQ, ev->pk, (unsigned)(a[0] >> 24), a[0] >> 12, a[0]);
 	} else {
 		/* send: rank = sender; recv: rank = receiver. */
 		uint64_t snd = start ? a[0] : a[1], rcv = start ? a[1] : a[0];
 		k1 = a[4];
-		k2 = key2(KT_MPI, ev->vpid, (unsigned)a[2], snd, rcv);
+		/* Not per process: ranks are processes, of several hosts
+		 * too; (sender, receiver, tag, seq) names a message of the
+		 * job. */
+		k2 = key2(KT_MPI, 0, (unsigned)a[2], snd, rcv);
 	}
 	if (start) {
 		s = map_put(m->open, k1, k2, &fresh);
@@ -1254,7 +1329,7 @@ on_pair(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
 		return ENOMEM;
 	if (mq) {
 		/* enqueue -> wake -> dequeue when a sleeper was woken. */
-		s = map_find(m->open, a[0], key2(KT_MQW, ev->vpid, 0, 0, 0));
+		s = map_find(m->open, a[0], key2(KT_MQW, ev->pk, 0, 0, 0));
 		if (s && s->t_wake >= g.t[VIZ_ST_SEND] && s->t_wake <= t &&
 		    (lat_add(m, g.bench, VIZ_LAT_MQ_WAKE, g.src, lane,
 			     s->t_wake - g.t[VIZ_ST_SEND], 1) ||
@@ -1280,7 +1355,7 @@ on_token(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
 	 int lane, uint64_t t)
 {
 	const uint64_t *a = ev->a;
-	uint32_t vp = ev->vpid;
+	uint32_t vp = ev->pk;
 	struct viz_slot *s;
 	bool fresh;
 
@@ -1396,7 +1471,7 @@ on_span(struct viz_model *m, const struct viz_ev *ev, int lane,
 	bool netisr = ev->k == VIZ_EV_netisr_dispatch_begin ||
 		      ev->k == VIZ_EV_netisr_dispatch_end;
 	enum viz_span_kind kind = netisr ? VIZ_SPAN_NETISR : VIZ_SPAN_SYSMSG;
-	uint64_t k2 = key2(netisr ? KT_NETISR : KT_SYSMSG, ev->vpid, 0, 0, 0);
+	uint64_t k2 = key2(netisr ? KT_NETISR : KT_SYSMSG, ev->pk, 0, 0, 0);
 	struct viz_slot *s;
 	bool fresh;
 
@@ -1428,7 +1503,7 @@ on_bench(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
 	int b = 0;
 
 	for (int i = 1; i < m->nbench; i++) {
-		if (m->bench[i].vpid == ev->vpid &&
+		if (m->bench[i].pk == ev->pk &&
 		    strlen(m->bench[i].name) == ev->str_len &&
 		    memcmp(m->bench[i].name, ev->str, ev->str_len) == 0) {
 			b = i;
@@ -1463,7 +1538,8 @@ on_bench(struct viz_model *m, struct viz_proc *p, const struct viz_ev *ev,
 		memcpy(nm, ev->str ? ev->str : "", ev->str_len);
 		nm[ev->str_len] = '\0';
 		b = m->nbench++;
-		m->bench[b] = (struct viz_bench){ nm, ev->vpid, t, t, 0, 0 };
+		m->bench[b] = (struct viz_bench){ .name = nm, .vpid = ev->vpid,
+			.host = ev->host, .pk = ev->pk, .t0 = t, .t1 = t };
 	}
 	p->bench = b;
 	p->bench_t0 = t;
@@ -1476,7 +1552,7 @@ on_thread_create(struct viz_model *m, struct viz_proc *p,
 {
 	bool fresh;
 	struct viz_slot *s = map_put(m->keys, ev->a[1],
-				     key2(KT_THR, ev->vpid, p->inst, 0, 0), &fresh);
+				     key2(KT_THR, ev->pk, p->inst, 0, 0), &fresh);
 	char *nm = malloc(ev->str_len + 1);
 
 	if (!s || !nm) {
@@ -1545,7 +1621,12 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 	m->last = t;
 	if (ev->provider)
 		m->c.provider_events++;
-	if (!(p = proc_get(m, ev->vpid)))
+	/* From here the event's process is its key (host, vpid). */
+	struct viz_ev e = *ev;
+	if (!(e.pk = pk_get(m, ev->host, ev->vpid)))
+		return ENOMEM;
+	ev = &e;
+	if (!(p = proc_get(m, ev->pk)))
 		return ENOMEM;
 
 	if (d->own < 0) {
@@ -1557,8 +1638,8 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		}
 		m->c.generic_events++;
 		struct viz_slot *ps = map_find(m->keys, (uint64_t)ev->pu,
-					       key2(KT_PU, ev->vpid, 0, 0, 0));
-		lane = lane_id(m, ev->vpid, ps ? (uint64_t)ps->ival : (uint64_t)ev->pu);
+					       key2(KT_PU, ev->pk, 0, 0, 0));
+		lane = lane_id(m, ev->pk, ps ? (uint64_t)ps->ival : (uint64_t)ev->pu);
 		if (lane == -2)
 			return ENOMEM;
 		if (lane < 0)
@@ -1568,7 +1649,7 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		bool first = l->pu < 0;
 		l->pu = ev->pu;
 		l->nev++;
-		if (first && m->npgaps && (rc = flush_pgaps(m, ev->pu, lane)))
+		if (first && m->npgaps && (rc = flush_pgaps(m, ev->host, ev->pu, lane)))
 			return rc;
 		l = &m->lanes[lane];
 		switch (ev->k) {
@@ -1580,7 +1661,7 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		case VIZ_EV_mutexq_wake: {
 			bool fresh;
 			struct viz_slot *s = map_put(m->open, ev->a[0],
-				key2(KT_MQW, ev->vpid, 0, 0, 0), &fresh);
+				key2(KT_MQW, ev->pk, 0, 0, 0), &fresh);
 			if (!s)
 				return ENOMEM;
 			s->t_wake = t;
@@ -1594,7 +1675,7 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		case VIZ_EV_runtime_init:
 			/* A new runtime: its ids start again; the old one's
 			 * IPIs still open were lost from the trace. */
-			if ((rc = ipi_inst_over(m, ev->vpid, p->inst)))
+			if ((rc = ipi_inst_over(m, ev->pk, p->inst)))
 				return rc;
 			p->inst++;
 			break;
@@ -1605,7 +1686,7 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 	}
 
 	m->c.lwkt_events++;
-	lane = lane_id(m, ev->vpid, ev->a[d->own]);
+	lane = lane_id(m, ev->pk, ev->a[d->own]);
 	if (lane == -1) {
 		m->c.bad_version++;
 		return 0;
@@ -1618,13 +1699,13 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 	if (ev->pu >= 0) {
 		bool fresh;
 		struct viz_slot *ps = map_put(m->keys, (uint64_t)ev->pu,
-					      key2(KT_PU, ev->vpid, 0, 0, 0), &fresh);
+					      key2(KT_PU, ev->pk, 0, 0, 0), &fresh);
 		if (!ps)
 			return ENOMEM;
 		ps->ival = l->cpu;
 		bool first = l->pu < 0;
 		l->pu = ev->pu;
-		if (first && m->npgaps && (rc = flush_pgaps(m, ev->pu, lane)))
+		if (first && m->npgaps && (rc = flush_pgaps(m, ev->host, ev->pu, lane)))
 			return rc;
 		l = &m->lanes[lane];
 	}
@@ -1649,7 +1730,7 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 		if (m->ops->instant(m->out, ev, lane, t))
 			return -1;
 		struct viz_slot *s = map_find(m->keys, ev->a[1],
-			key2(KT_THR, ev->vpid, p->inst, 0, 0));
+			key2(KT_THR, ev->pk, p->inst, 0, 0));
 		if (s)
 			s->nsaved = 0;
 		if (l->have_tid && l->cur_tid == ev->a[1] && l->sp > 0 &&
@@ -1683,13 +1764,20 @@ viz_model_event(struct viz_model *m, const struct viz_ev *ev)
 	}
 }
 
-static int lost_on_lanes(struct viz_model *m, int pu, bool have_time,
+static int lost_on_lanes(struct viz_model *m, int host, int pu, bool have_time,
 			 uint64_t t0, uint64_t t1, uint64_t count, bool packets,
 			 int force_lane);
 
 int
 viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 	       uint64_t t1, uint64_t count, bool packets)
+{
+	return viz_model_lost_host(m, 0, pu, have_time, t0, t1, count, packets);
+}
+
+int
+viz_model_lost_host(struct viz_model *m, int host, int pu, bool have_time,
+		    uint64_t t0, uint64_t t1, uint64_t count, bool packets)
 {
 	if (packets)
 		m->c.lost_packets += count;
@@ -1705,36 +1793,41 @@ viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 		if (!g)
 			return ENOMEM;
 		m->pgaps = g;
-		g[m->npgaps++] = (struct viz_pgap){ pu, have_time, t0, t1, count, packets };
+		g[m->npgaps++] = (struct viz_pgap){ host, pu, have_time, t0, t1, count, packets };
 		return 0;
 	}
-	return lost_on_lanes(m, pu, have_time, t0, t1, count, packets, -1);
+	return lost_on_lanes(m, host, pu, have_time, t0, t1, count, packets, -1);
 }
 
 /* Gaps that waited for a lane of their PU: lane `lane` records it now
  * (or, at the end of the trace, lane -1: a lane of its own). */
 static int
-flush_pgaps(struct viz_model *m, int pu, int lane)
+flush_pgaps(struct viz_model *m, int host, int pu, int lane)
 {
 	int rc = 0;
 
 	for (int i = 0; i < m->npgaps && rc == 0; i++) {
 		struct viz_pgap g = m->pgaps[i];
-		if (pu >= 0 && g.pu != pu)
+		if (pu >= 0 && (g.pu != pu || g.host != host))
 			continue;
 		m->pgaps[i--] = m->pgaps[--m->npgaps];
 		int l = lane;
-		if (l < 0 && (l = lane_id(m, 0, (uint64_t)g.pu)) < 0)
-			return l == -2 ? ENOMEM : 0;
+		if (l < 0) {
+			uint32_t pk = pk_get(m, g.host, 0);
+			if (!pk)
+				return ENOMEM;
+			if ((l = lane_id(m, pk, (uint64_t)g.pu)) < 0)
+				return l == -2 ? ENOMEM : 0;
+		}
 		m->lanes[l].pu = g.pu;
-		rc = lost_on_lanes(m, g.pu, g.have_time, g.t0, g.t1, g.count,
+		rc = lost_on_lanes(m, g.host, g.pu, g.have_time, g.t0, g.t1, g.count,
 				   g.packets, l);
 	}
 	return rc;
 }
 
 static int
-lost_on_lanes(struct viz_model *m, int pu, bool have_time, uint64_t t0,
+lost_on_lanes(struct viz_model *m, int host, int pu, bool have_time, uint64_t t0,
 	      uint64_t t1, uint64_t count, bool packets, int force_lane)
 {
 	int lanes[64], n = 0;
@@ -1745,16 +1838,18 @@ lost_on_lanes(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 		lanes[n++] = force_lane;
 	/* Per process, the lwkt cpu last seen recording on that PU. */
 	for (struct viz_proc *p = m->procs; p && force_lane < 0 && n < 64; p = p->next) {
+		if (m->pks[p->pk].host != host)
+			continue;
 		struct viz_slot *ps = map_find(m->keys, (uint64_t)pu,
-					       key2(KT_PU, p->vpid, 0, 0, 0));
-		int id = ps ? lane_id(m, p->vpid, (uint64_t)ps->ival) : -1;
+					       key2(KT_PU, p->pk, 0, 0, 0));
+		int id = ps ? lane_id(m, p->pk, (uint64_t)ps->ival) : -1;
 		if (id == -2)
 			return ENOMEM;
 		if (id >= 0)
 			lanes[n++] = id;
 	}
 	for (int i = 0; i < m->nlanes && n == 0 && force_lane < 0; i++)
-		if (m->lanes[i].pu == pu)
+		if (m->lanes[i].pu == pu && m->pks[m->lanes[i].pk].host == host)
 			lanes[n++] = i;
 	if (n == 0) {
 		/* No lane of that PU yet (the loss came first): it waits for
@@ -1763,7 +1858,7 @@ lost_on_lanes(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 		if (!g)
 			return ENOMEM;
 		m->pgaps = g;
-		g[m->npgaps++] = (struct viz_pgap){ pu, have_time, t0, t1, count, packets };
+		g[m->npgaps++] = (struct viz_pgap){ host, pu, have_time, t0, t1, count, packets };
 		return 0;
 	}
 	for (int i = 0; i < n; i++) {
@@ -1893,7 +1988,7 @@ viz_model_finish(struct viz_model *m)
 		m->have_base = true;
 		m->base = m->pgaps[0].have_time ? m->pgaps[0].t0 : 0;
 	}
-	if (m->npgaps && flush_pgaps(m, -1, -1))
+	if (m->npgaps && flush_pgaps(m, 0, -1, -1))
 		return -1;
 	/* What is still in flight is reported unfinished: no end is
 	 * invented (a flow stays without its finish). */

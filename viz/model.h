@@ -12,11 +12,21 @@
  * closed spans, overlays (waits, token holds), flow steps, finished
  * messages, instants, lost-event gaps, benchmark runs.
  *
- * Processes: every key is scoped by the event's vpid (lwkt-record adds the
- * context) and, for the runtime's ids, by the runtime instance (each
- * runtime_init of that process starts one: ids restart).
+ * Processes: every key is scoped by the event's process, (host, vpid)
+ * (lwkt-record adds the vpid context; the host is the trace's, see
+ * viz_model_host), and, for the runtime's ids, by the runtime instance
+ * (each runtime_init of that process starts one: ids restart).  MPI
+ * send -> recv pairs are the exception: ranks are processes, on several
+ * hosts too, and (sender, receiver, tag, seq) names a message of the job.
  *
- * Lanes are (vpid, lwkt cpu): an lwkt event goes to the lane of its own
+ * Hosts: a trace of several hosts (traces streamed to one lttng-relayd,
+ * read together) gives each event the host of its trace (the trace's
+ * `hostname` environment entry).  Lanes are per host; outputs group them
+ * by viz_model_lane_host().  Time: babeltrace2 places every trace's clock
+ * at its offset from the Unix epoch (LTTng writes it into the metadata),
+ * so hosts line up as well as their wall clocks agree.
+ *
+ * Lanes are (host, vpid, lwkt cpu): an lwkt event goes to the lane of its own
  * cpu field (the cpu that did the step: src of a send, dst of an IPI
  * receive, ...).  Any other event goes to the lane of the PU that recorded
  * it (the packet's cpu_id), mapped to the lwkt cpu last seen recording on
@@ -82,6 +92,9 @@ struct viz_ev {
 	uint64_t ts;		/* ns from the clock's origin */
 	int pu;			/* packet cpu_id, -1 if the trace has none */
 	uint32_t vpid;		/* vpid context, 0 if the trace has none */
+	int host;		/* viz_model_host() of the trace's hostname;
+				 * 0 when there is one host */
+	uint32_t pk;		/* set by the model (its process key) */
 	uint64_t a[VIZ_EV_MAXF];	/* lwkt fields in the table's order */
 	const char *str;	/* the event's STR field (len bytes) */
 	size_t str_len;
@@ -288,6 +301,8 @@ struct viz_counts {
 struct viz_bench {
 	char *name;		/* owned */
 	uint32_t vpid;
+	int host;
+	uint32_t pk;		/* the model's process key */
 	uint64_t t0, t1;	/* first begin, last end (relative ns) */
 	uint64_t runs, iterations;
 };
@@ -298,7 +313,7 @@ struct viz_proc;
 
 /* A loss reported before any lane of its PU exists. */
 struct viz_pgap {
-	int pu;
+	int host, pu;
 	bool have_time;
 	uint64_t t0, t1, count;
 	bool packets;
@@ -334,6 +349,13 @@ struct viz_model {
 	uint64_t cost_used_ps;		/* subtracted: the lower of the two */
 	struct viz_pgap *pgaps;		/* owned, npgaps entries */
 	int npgaps;
+	char **hosts;			/* owned, nhosts names */
+	int nhosts;
+	struct viz_pk { uint32_t vpid; int host; } *pks;	/* owned:
+					 * process key -> (host, vpid) */
+	uint32_t npks, cappks;
+	uint32_t pk_vpid, pk_last;	/* the last lookup */
+	int pk_host;
 	/* false: no latency or stage samples are kept (outputs that do not
 	 * show them: memory stays bounded by what is in flight). */
 	bool keep_samples;
@@ -364,6 +386,16 @@ int viz_model_event(struct viz_model *m, const struct viz_ev *ev);
  * mix processes: the gap goes to every lane of that PU). */
 int viz_model_lost(struct viz_model *m, int pu, bool have_time, uint64_t t0,
 		   uint64_t t1, uint64_t count, bool packets);
+/* The same on a PU of host `host`. */
+int viz_model_lost_host(struct viz_model *m, int host, int pu, bool have_time,
+			uint64_t t0, uint64_t t1, uint64_t count, bool packets);
+
+/* The index of host `name` (len bytes: a trace's hostname), added on
+ * first use: 0 for the first one; -ENOMEM. */
+int viz_model_host(struct viz_model *m, const char *name, size_t len);
+/* Its name ("" for an index never handed out), and how many there are. */
+const char *viz_model_host_name(const struct viz_model *m, int host);
+static inline int viz_model_nhosts(const struct viz_model *m) { return m->nhosts; }
 
 /* End of the trace: closes what is open at the last time seen, cut, and
  * reports what is still in flight as unfinished (no invented end). */
@@ -377,5 +409,7 @@ int viz_model_lane_pu(const struct viz_model *m, int lane);
  * events). */
 uint32_t viz_model_lane_vpid(const struct viz_model *m, int lane);
 int viz_model_lane_cpu(const struct viz_model *m, int lane);
+/* The lane's host (an index for viz_model_host_name). */
+int viz_model_lane_host(const struct viz_model *m, int lane);
 
 #endif /* VIZ_MODEL_H */

@@ -114,6 +114,15 @@ viz-check: $(VIZ_PLUGIN) $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(VIZ_TRACEF) $(VIZ_OLD
 	viz/tests/viz-check $(B)
 EXTRA_CHECKS += viz-check
 
+# Recording across hosts: two namespace hosts (ci/netns-mpi --trace), one
+# lttng-relayd, the collection read by babeltrace2 and drawn by the viz
+# (root only; SKIPPED otherwise).  Here: it needs the plugin and the MPI
+# baseline, both defined by now.
+.PHONY: relayd-check
+relayd-check: $(VIZ_PLUGIN) $(TRACE_TP_LIB) $(TRACE_CALIB) $(BL_MPI_BIN)
+	trace/tests/relayd-check $(BL_MPI_BIN) $(VIZ_DIR)
+EXTRA_CHECKS += relayd-check
+
 # Throughput: events/s through sink.lwkt.timeline vs sink.text.pretty.
 viz-bench: $(VIZ_PLUGIN) $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(VIZ_TRACEF)
 	viz/tests/viz-bench $(B)

@@ -3,7 +3,9 @@
  * out_chrome.c - sink.lwkt.chrome: Chrome trace-event JSON, streamed.
  *
  * One process per traced process (pid = its vpid, 1 when the trace has
- * none) whose threads are its lwkt cpus (tid = cpu + 1, thread_name
+ * none; of the second, third... host of a several-host trace, vpid +
+ * host index * 2^22, above any Linux pid, and the host in its name: the
+ * processes of a host sort together) whose threads are its lwkt cpus (tid = cpu + 1, thread_name
  * "CPU n"): Perfetto attaches flows to thread tracks only, and its older
  * versions merged a JSON tid 0 into tid 1 (so no lane has tid 0).  Every
  * record has a "cat" (metadata: "__metadata"): some viewers filter on it.
@@ -49,11 +51,20 @@ rec_start(struct viz_comp *c)
 	c->recs++;
 }
 
+/* Linux pids are below 2^22 (PID_MAX_LIMIT). */
+#define CH_HOST_PID_STRIDE (1u << 22)
+
+static uint32_t
+host_pid(int host, uint32_t vpid)
+{
+	return (vpid ? vpid : 1) + (uint32_t)host * CH_HOST_PID_STRIDE;
+}
+
 static uint32_t
 lane_pid(struct viz_comp *c, int lane)
 {
-	uint32_t v = viz_model_lane_vpid(&c->model, lane);
-	return v ? v : 1;
+	return host_pid(viz_model_lane_host(&c->model, lane),
+			viz_model_lane_vpid(&c->model, lane));
 }
 
 /* ,"pid":P,"tid":T,"ts":us */
@@ -94,9 +105,9 @@ meta_thread(struct viz_comp *c, uint32_t pid, int64_t tid, const char *name,
 		"{\"sort_index\":%" PRId64 "}}", pid, tid, sort);
 }
 
-/* Names a process once. */
+/* Names a process once (pid as host_pid made it). */
 static int
-proc_named(struct viz_comp *c, uint32_t pid)
+proc_named(struct viz_comp *c, uint32_t pid, int host)
 {
 	for (size_t i = 0; i < c->npids; i++)
 		if (c->pids[i] == pid)
@@ -106,10 +117,17 @@ proc_named(struct viz_comp *c, uint32_t pid)
 		return -1;
 	c->pids = n;
 	c->pids[c->npids++] = pid;
+	const char *hn = viz_model_host_name(&c->model, host);
 	rec_start(c);
 	fprintf(c->f, "{\"ph\":\"M\",\"cat\":\"__metadata\",\"pid\":%" PRIu32
 		",\"name\":\"process_name\",\"args\":{\"name\":\"lwkt cpus of "
-		"pid %" PRIu32 "\"}}", pid, pid);
+		"pid %" PRIu32, pid, pid % CH_HOST_PID_STRIDE);
+	if (*hn) {
+		char eh[256];
+		viz_json_escape_buf(eh, sizeof(eh), hn, strlen(hn));
+		fprintf(c->f, " on %s", eh);
+	}
+	fputs_unlocked("\"}}", c->f);
 	return 0;
 }
 
@@ -121,7 +139,7 @@ ch_lane_new(void *o, int lane)
 	int cpu = viz_model_lane_cpu(&c->model, lane);
 	char nm[32];
 
-	if (proc_named(c, pid))
+	if (proc_named(c, pid, viz_model_lane_host(&c->model, lane)))
 		return -1;
 	snprintf(nm, sizeof(nm), "CPU %d", cpu);
 	meta_thread(c, pid, cpu_tid(cpu), nm, cpu);
@@ -339,11 +357,11 @@ ch_bench_run(void *o, int bench, uint64_t t0, uint64_t t1, uint64_t iters)
 {
 	struct viz_comp *c = o;
 	const struct viz_bench *b = &c->model.bench[bench];
-	uint32_t pid = b->vpid ? b->vpid : 1;
+	uint32_t pid = host_pid(b->host, b->vpid);
 
 	if (!c->bench_track_named) {
 		c->bench_track_named = true;
-		if (proc_named(c, pid))
+		if (proc_named(c, pid, b->host))
 			return -1;
 		meta_thread(c, pid, VIZ_BENCH_TID, "benchmarks", -1);
 	}

@@ -523,8 +523,10 @@ h_end(struct viz_comp *c)
 		if (!viz_model_lane_used(m, i))
 			continue;
 		fprintf(c->f, "%s{\"lane\":%d,\"vpid\":%" PRIu32 ",\"cpu\":%d,"
-			"\"pu\":%d}", first ? "" : ",", i, viz_model_lane_vpid(m, i),
+			"\"pu\":%d,\"host\":", first ? "" : ",", i, viz_model_lane_vpid(m, i),
 			viz_model_lane_cpu(m, i), viz_model_lane_pu(m, i));
+		viz_json_str(c->f, viz_model_host_name(m, viz_model_lane_host(m, i)));
+		fputc_unlocked('}', c->f);
 		first = false;
 	}
 	fputs_unlocked("],\"bench\":[", c->f);

@@ -13,7 +13,10 @@
  * Synthetically".
  *
  * Tracks (TrackDescriptor, emitted before their first event):
- *   process  one per traced process (pid = vpid, 1 when unknown)
+ *   process  one per traced process (pid = vpid, 1 when unknown; of the
+ *            second, third... host of a several-host trace, vpid + host
+ *            index * 2^22, above any Linux pid: "lwkt pid N on HOST",
+ *            the processes of a host side by side)
  *   CPU n    one per lwkt cpu, a thread of its process (tid = cpu + 1):
  *            the running thread / idle / asleep, and nested the critical
  *            sections, IPI handlers, netisr dispatches, syscall messages
@@ -418,6 +421,18 @@ desc_write(struct viz_comp *c, struct pf *pf, uint64_t uuid, uint64_t parent,
 	return pkt_write(c, pf, true, 0);
 }
 
+/* Outputs key processes by "hpid": the vpid, plus host index * 2^22 on
+ * the second, third... host (Linux pids are below 2^22, PID_MAX_LIMIT). */
+#define PF_HOST_SHIFT 22
+#define PF_PID_MASK ((1u << PF_HOST_SHIFT) - 1)
+
+static uint32_t
+lane_hpid(struct viz_comp *c, int lane)
+{
+	return viz_model_lane_vpid(&c->model, lane) +
+	       ((uint32_t)viz_model_lane_host(&c->model, lane) << PF_HOST_SHIFT);
+}
+
 static uint32_t
 pid_of(uint32_t vpid)
 {
@@ -430,10 +445,12 @@ proc_track(struct viz_comp *c, struct pf *pf, uint32_t vpid)
 {
 	bool fresh;
 	struct pf_track *t = track_find(pf, key1(TR_PROC, vpid), 0, &fresh);
-	char nm[48];
+	char nm[320];
 
 	if (t && fresh) {
-		snprintf(nm, sizeof(nm), "lwkt pid %" PRIu32, pid_of(vpid));
+		const char *hn = viz_model_host_name(&c->model, (int)(vpid >> PF_HOST_SHIFT));
+		snprintf(nm, sizeof(nm), "lwkt pid %" PRIu32 "%s%.256s",
+			 pid_of(vpid & PF_PID_MASK), *hn ? " on " : "", hn);
 		if (desc_write(c, pf, t->uuid, 0, nm, strlen(nm), pid_of(vpid), -1,
 			       false))
 			return NULL;
@@ -590,7 +607,7 @@ pf_lane_new(void *o, int lane)
 {
 	struct viz_comp *c = o;
 	struct pf *pf = c->pf;
-	uint32_t vpid = viz_model_lane_vpid(&c->model, lane);
+	uint32_t vpid = lane_hpid(c, lane);
 	int cpu = viz_model_lane_cpu(&c->model, lane);
 	char nm[32];
 
@@ -703,7 +720,7 @@ thread_track(struct viz_comp *c, struct pf *pf, uint32_t vpid, uint64_t tid)
 static int
 thread_run(struct viz_comp *c, struct pf *pf, const struct viz_span *s)
 {
-	uint32_t vpid = viz_model_lane_vpid(&c->model, s->lane);
+	uint32_t vpid = lane_hpid(c, s->lane);
 	char cn[32];
 	struct pf_track *t = thread_track(c, pf, vpid, s->label);
 
@@ -758,7 +775,7 @@ pf_overlay(void *o, const struct viz_overlay *v)
 {
 	struct viz_comp *c = o;
 	struct pf *pf = c->pf;
-	uint32_t vpid = viz_model_lane_vpid(&c->model, v->lane);
+	uint32_t vpid = lane_hpid(c, v->lane);
 	char nm[96];
 	int n;
 
@@ -813,7 +830,7 @@ ring_count(struct viz_comp *c, struct pf *pf, const struct viz_msg *m, int d)
 {
 	if (m->src < 0 || m->dst < 0)
 		return 0;
-	uint32_t vpid = viz_model_lane_vpid(&c->model, m->src);
+	uint32_t vpid = lane_hpid(c, m->src);
 	int a = viz_model_lane_cpu(&c->model, m->src);
 	int b = viz_model_lane_cpu(&c->model, m->dst);
 	char nm[64];
@@ -944,7 +961,7 @@ pf_gap(void *o, int lane, uint64_t t0, uint64_t t1, uint64_t count,
 {
 	struct viz_comp *c = o;
 	struct pf *pf = c->pf;
-	uint32_t vpid = viz_model_lane_vpid(&c->model, lane);
+	uint32_t vpid = lane_hpid(c, lane);
 	char nm[64];
 	int n = snprintf(nm, sizeof(nm), "CPU %d lost events",
 			 viz_model_lane_cpu(&c->model, lane));
@@ -1011,7 +1028,8 @@ pf_bench_run(void *o, int bench, uint64_t t0, uint64_t t1, uint64_t iters)
 
 	if (flow_flush(c, pf))
 		return -1;
-	struct pf_track *t = child_track(c, pf, key1(TR_BENCH, b->vpid), 0, b->vpid,
+	uint32_t hp = b->vpid + ((uint32_t)b->host << PF_HOST_SHIFT);
+	struct pf_track *t = child_track(c, pf, key1(TR_BENCH, hp), 0, hp,
 					 0, "benchmarks", 10, false);
 	if (!t)
 		return -1;

@@ -261,6 +261,7 @@ init_common(bt_self_component_sink *self_sink, const bt_value *params,
 	c->log_level = bt_component_get_logging_level(
 		bt_self_component_as_component(self));
 	c->last_pu = -1;
+	c->last_host = 0;
 	c->first_rec = true;
 	if (bt_self_component_sink_add_input_port(self_sink, "in", NULL, NULL) !=
 	    BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
@@ -703,6 +704,25 @@ stream_pu(struct viz_comp *c, const bt_stream *s)
 	return -1;
 }
 
+/* The host of a trace (its `hostname` environment entry, which LTTng
+ * writes; "" without one), as the model's index; -1 on ENOMEM.  Traces
+ * of several hosts read together get lane groups of their own. */
+static int
+trace_host(struct viz_comp *c, const bt_trace *t)
+{
+	if (t == c->last_trace)
+		return c->last_host;
+	const bt_value *v = t ? bt_trace_borrow_environment_entry_value_by_name_const(
+		t, "hostname") : NULL;
+	const char *name = v && bt_value_is_string(v) ? bt_value_string_get(v) : "";
+	int h = viz_model_host(&c->model, name, strlen(name));
+	if (h < 0)
+		return -1;
+	c->last_trace = t;
+	c->last_host = h;
+	return h;
+}
+
 static int
 on_event(struct viz_comp *c, const bt_message *msg)
 {
@@ -729,7 +749,12 @@ on_event(struct viz_comp *c, const bt_message *msg)
 	if (pkt != c->last_pkt) {
 		c->last_pkt = pkt;
 		c->last_pu = packet_pu(pkt);
+		if (trace_host(c, bt_stream_borrow_trace_const(
+				   bt_packet_borrow_stream_const(pkt))) < 0)
+			return ENOMEM;
 	}
+	v.host = c->last_host;
+	v.pk = 0;
 	v.k = e->k;
 	v.ts = (uint64_t)ns;
 	v.pu = c->last_pu;
@@ -812,9 +837,12 @@ on_lost(struct viz_comp *c, const bt_message *msg, bool packets)
 	    bt_clock_snapshot_get_ns_from_origin(e, &t1) == BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK &&
 	    t0 >= 0 && t1 >= t0)
 		have_time = true;
-	return viz_model_lost(&c->model, stream_pu(c, s), have_time,
-			      (uint64_t)t0, (uint64_t)t1, have_count ? count : 0,
-			      packets);
+	int host = trace_host(c, bt_stream_borrow_trace_const(s));
+	if (host < 0)
+		return ENOMEM;
+	return viz_model_lost_host(&c->model, host, stream_pu(c, s), have_time,
+				   (uint64_t)t0, (uint64_t)t1, have_count ? count : 0,
+				   packets);
 }
 
 static int

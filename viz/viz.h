@@ -91,6 +91,8 @@ struct viz_comp {
 	size_t nnames, capnames;
 	const bt_packet *last_pkt;	/* weak: pu of the latest packet */
 	int last_pu;
+	const bt_trace *last_trace;	/* weak: host of the latest trace */
+	int last_host;
 	struct { const bt_stream *s; int pu; } *spu;	/* owned */
 	size_t nspu, capspu;
 	char *args;			/* owned: payload JSON scratch */

@@ -196,10 +196,11 @@ def read_trace(path):
                 bench_of[vpid] = str(p["name"])
             elif name == "lwkt:bench_end":
                 bench_of[vpid] = ""
-            # Baseline pairs: mutexq (queue_id, seq), MPI (snd, rcv, tag, seq).
+            # Baseline pairs: mutexq (queue_id, seq) per process, MPI
+            # (snd, rcv, tag, seq) across processes (ranks are processes).
             if k in ("mutexq_enqueue", "mpi_send"):
                 key = ((vpid, k, int(p["queue_id"]), int(p["seq"])) if k[1] == "u"
-                       else (vpid, k, int(p["rank"]), int(p["peer"]), int(p["tag"]),
+                       else (None, k, int(p["rank"]), int(p["peer"]), int(p["tag"]),
                              int(p["seq"])))
                 pairs[key] = (lane, t, bench)
             elif k == "mutexq_dequeue":
@@ -207,7 +208,7 @@ def read_trace(path):
                 if s:
                     exp["lat"][(s[2], "mutexq enqueue->dequeue", s[0], lane)].append(t - s[1])
             elif k == "mpi_recv":
-                s = pairs.pop((vpid, "mpi_send", int(p["peer"]), int(p["rank"]), int(p["tag"]),
+                s = pairs.pop((None, "mpi_send", int(p["peer"]), int(p["rank"]), int(p["tag"]),
                                int(p["seq"])), None)
                 if s:
                     exp["lat"][(s[2], "mpi send->recv", s[0], lane)].append(t - s[1])
