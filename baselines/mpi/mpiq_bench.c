@@ -643,6 +643,17 @@ main(int argc, char **argv)
 		free(bufs[j]);
 	free(sbuf);
 	free(rbuf);
+	/*
+	 * Both ranks enter MPI_Finalize together: rank 0, still writing
+	 * its results, otherwise arrives late while rank 1 waits in the
+	 * process manager's barrier inside MPI_Finalize, making no UCX
+	 * progress, and rank 0's endpoint close over TCP waits for it:
+	 * both hung there (seen under lwkt-record between two namespace
+	 * hosts: MPICH 4.0 + UCX 1.13, openucx/ucx issue 8738, "TCP
+	 * transport hangs during cleanup").  It narrows the window; the
+	 * race is upstream.
+	 */
+	MPI_Barrier(MPI_COMM_WORLD);
 	MPI_Finalize();
 	return rc;
 }
