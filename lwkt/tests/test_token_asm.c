@@ -189,7 +189,10 @@ END_TEST
 static void
 add(Suite *s)
 {
-	TCase *tc = ltest_tcase(s, "asm", 30);
+	/* Each test runs nm and objdump over this binary: processes of
+	 * their own that an overloaded host holds up (seen: a one-PU pass,
+	 * taskset -c 0, beside a parallel suite: nm waited past 30 s). */
+	TCase *tc = ltest_tcase(s, "asm", 120);
 	tcase_add_test(tc, t_fastget_no_lock);
 	tcase_add_test(tc, t_fastrel_no_lock);
 	tcase_add_test(tc, t_checker_sees_cas);
