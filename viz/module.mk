@@ -71,6 +71,7 @@ view: $(VIZ_PLUGIN)
 	@if [ ! -d '$(VIEW_TRACE)' ]; then \
 	  echo "make view: $(VIEW_TRACE)/ is missing: record it first with 'make trace' (make run does both)" >&2; \
 	  exit 1; fi
+	@mkdir -p '$(dir $(VIEW_HTML))' '$(dir $(VIEW_JSON))' '$(dir $(VIEW_PFTRACE))'
 	@trace/lwkt-trace-verify '$(VIEW_TRACE)' || { \
 	  echo "make view: $(VIEW_TRACE) cannot be read safely (above): record it again ('make trace')" >&2; exit 1; }
 	@echo "$(VIEW_BT) '$(VIEW_TRACE)' -c sink.lwkt.timeline -p 'path=\"$(VIEW_HTML)\"...'"
