@@ -14,9 +14,11 @@ $(B)/viz-obj/%.o: viz/%.c
 	$(CC) $(ALL_CFLAGS) $(VIZ_BT_CFLAGS) -Iviz -MMD -MP -c $< -o $@
 $(B)/viz-obj/template.o: viz/timeline.html
 
+# What the plugin links with (the fuzz build of it too): zlib for the page.
+VIZ_LIBS = $(call pc_libs,babeltrace2) -lz -lm
 $(VIZ_PLUGIN): $(VIZ_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,babeltrace2) -lz -lm
+	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(VIZ_LIBS)
 
 ALL_TARGETS += $(VIZ_PLUGIN)
 # Installed into BT2_PLUGINDIR (LIBDIR/babeltrace2/plugins): a directory

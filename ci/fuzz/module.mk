@@ -80,7 +80,7 @@ $(FUZZ_BIN_calib-cli): $(FUZZ_B)/obj/ci/fuzz/fuzz_calib_cli.o \
 FUZZ_VIZ_OBJS := $(VIZ_SRCS:%.c=$(FUZZ_B)/obj/%.o)
 $(FUZZ_VIZ): $(FUZZ_VIZ_OBJS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -shared $(FUZZ_SANFLAGS) -o $@ $^ $(call pc_libs,babeltrace2) -lm
+	$(FUZZ_CC) -shared $(FUZZ_SANFLAGS) -o $@ $^ $(VIZ_LIBS)
 
 $(FUZZ_BIN_ctf-stream) $(FUZZ_BIN_ctf-meta): $(FUZZ_B)/fuzz_ctf_%: \
 		$(FUZZ_B)/obj/ci/fuzz/fuzz_ctf_%.o | $(FUZZ_VIZ)
