@@ -9,6 +9,8 @@
  *   stream/lwkt_sendmsg             one-way, 64 in flight    vs stream/floor_spsc
  *                                   (by value)
  *   stream/lwkt_sendmsg_byref       the same by reference
+ *   stream/lwkt_sendmsg_batch       by value, sends held until the sender
+ *                                   waits (lc_ipi_batch = STREAM_BATCH)
  *   reqrep/lwkt_msg/clients:N       N clients over both cpus, one server
  *
  * Waiting: the runtime's idle spin budget is set to 1 s, so a waiter that
@@ -214,6 +216,10 @@ GBENCH_REGISTER(bm_domsg_spinport, "roundtrip/lwkt_domsg_spinport",
  * back in batches (one IPI ring drain carries many) and free slots. */
 
 #define STREAM_W 64
+/* Held sends per ring at most (lc_ipi_batch) in stream/lwkt_sendmsg_batch:
+ * half the window, so the server starts on the first half while the
+ * client fills the second. */
+#define STREAM_BATCH 32
 
 struct stream {
 	gbench_state *s_st;
@@ -263,7 +269,7 @@ stream_client(void *arg)
 }
 
 static void
-run_stream(gbench_state *st, bool byref)
+run_stream(gbench_state *st, bool byref, unsigned batch)
 {
 	static struct stream s;
 	memset(&s, 0, sizeof s);
@@ -272,6 +278,7 @@ run_stream(gbench_state *st, bool byref)
 	struct lwkt_config cfg;
 	lwkt_config_default(&cfg);
 	cfg.lc_idle_spin_ns = SPIN_FOREVER;
+	cfg.lc_ipi_batch = batch;
 	if (!bench_lwkt_start(st, &cfg))
 		return;
 	bool ok = bench_lwkt_run_on(st, 0, stream_client, &s);
@@ -288,17 +295,25 @@ run_stream(gbench_state *st, bool byref)
 static void
 bm_stream(gbench_state *st)
 {
-	run_stream(st, false);
+	run_stream(st, false, 0);
 }
 
 static void
 bm_stream_byref(gbench_state *st)
 {
-	run_stream(st, true);
+	run_stream(st, true, 0);
+}
+
+static void
+bm_stream_batch(gbench_state *st)
+{
+	run_stream(st, false, STREAM_BATCH);
 }
 
 GBENCH_REGISTER(bm_stream, "stream/lwkt_sendmsg", gbench_use_real_time(f));
 GBENCH_REGISTER(bm_stream_byref, "stream/lwkt_sendmsg_byref",
+		gbench_use_real_time(f));
+GBENCH_REGISTER(bm_stream_batch, "stream/lwkt_sendmsg_batch",
 		gbench_use_real_time(f));
 
 /* ---------------------------------------------------------------------- */

@@ -1,7 +1,7 @@
 # liblwkt: the runtime.  Sources: lwkt/src/*.c; tests: lwkt/tests/test_*.c.
-LWKT_VERSION := 0.2.0
+LWKT_VERSION := 0.3.0
 # The SONAME's number: bump it when the ABI breaks.
-LWKT_SOVERSION := 1
+LWKT_SOVERSION := 2
 LWKT_PC_REQUIRES := hwloc
 LWKT_PC_LIBS := -llwkt -lboost_context -ldl -pthread
 LWKT_SRCS := $(wildcard lwkt/src/*.c)

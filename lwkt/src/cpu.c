@@ -281,6 +281,22 @@ lwkt_init(const struct lwkt_config *cfg_in)
 			      : pp < 0 ? 0 : (unsigned)(pp > 1 << 30 ? 1 << 30
 							: pp);
 
+	/* Batching: config, then LWKT_IPI_BATCH; at most a ring. */
+	unsigned long batch = cfg.lc_ipi_batch;
+	const char *be = getenv("LWKT_IPI_BATCH");
+	if (be != NULL && *be != '\0') {
+		char *end;
+		errno = 0;
+		batch = strtoul(be, &end, 10);
+		if (*end != '\0' || *be == '-' || errno != 0)
+			return init_error(EINVAL, "LWKT_IPI_BATCH=%s: not a "
+					  "count (0 = off)", be);
+	}
+	if (batch > qs)
+		batch = qs;
+	if (cfg.lc_hard_ipi)
+		batch = 0;	/* the fast paths are off there */
+
 	struct lwkt_runtime *rt = calloc(1, sizeof *rt);
 	if (rt == NULL)
 		return ENOMEM;
@@ -326,6 +342,7 @@ lwkt_init(const struct lwkt_config *cfg_in)
 		gd->gd_fence_sym = rt->rt_fence == LWKT_FENCE_SYMMETRIC;
 		gd->gd_ncpus = (int)n;
 		gd->gd_poll_pause = poll_pause;
+		gd->gd_ipi_batch = (unsigned)batch;
 		_lwkt_inbox_init(gd);
 		rt->rt_cpu[c] = gd;
 	}

@@ -130,6 +130,8 @@ _lwkt_ipiq_process(struct lwkt_cpu *gd)
 	unsigned mask = gd->gd_ipiq_mask;
 	int n = 0;
 
+	_lwkt_ipiq_flush_held(gd);	/* whoever polls may be waiting */
+
 	for (int i = 0; i < gd->gd_nin; i++) {
 		struct lwkt_ipiring *r = gd->gd_inlist[i];
 		int src = gd->gd_insrc[i];
@@ -166,6 +168,28 @@ _lwkt_ipiq_process(struct lwkt_cpu *gd)
 		}
 	}
 	return n;
+}
+
+/* ---------------------------------------------------------------------- */
+/* held sends (lwkt_priv.h, "Held sends") */
+
+void
+_lwkt_ipiq_flush(struct lwkt_cpu *gd)
+{
+	uint64_t held = gd->gd_held;
+	gd->gd_held = 0;
+	for (uint64_t m = held; m != 0; m &= m - 1) {
+		struct lwkt_ipiring *r = gd->gd_outring[__builtin_ctzll(m)];
+		/* release: publishes the held head and every entry written
+		 * behind it (their words were stored before this); pairs
+		 * with the target's acquire in _lwkt_ipiq_process. */
+		atomic_store_explicit(&r->ir_hold->is_seq, r->ir_hold_seq,
+				      memory_order_release);
+		r->ir_nheld = 0;
+	}
+	/* One wake-up check per target and burst, after all releases. */
+	for (uint64_t m = held; m != 0; m &= m - 1)
+		_lwkt_ipiq_signal_fast(gd, __builtin_ctzll(m));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -379,7 +403,11 @@ static void
 ring_put(struct lwkt_cpu *gd, struct lwkt_cpu *to, struct lwkt_ipiring *r,
 	 uint64_t w, lwkt_ipifunc_t func, void *a1, void *a2)
 {
-	_lwkt_ring_publish(gd, to->gd_cpuid, r, w, func, a1, a2);
+	struct lwkt_ipislot *s = _lwkt_ring_fill(gd, to->gd_cpuid, r, w,
+						 func, a1, a2);
+	/* release: publishes func/args; pairs with the target's acquire in
+	 * _lwkt_ipiq_process. */
+	atomic_store_explicit(&s->is_seq, w + 1, memory_order_release);
 	_lwkt_wake_cpu(gd, to);
 }
 
@@ -411,6 +439,9 @@ ring_wait(struct lwkt_cpu *gd, struct lwkt_cpu *to, struct lwkt_ipiring *r,
 	int64_t bound = lwkt_rt->rt_ipiq_watchdog_ns;
 	bool warned = false;
 
+	/* The entries we hold fill the ring too: the target must see them
+	 * to drain it. */
+	_lwkt_ipiq_flush_held(gd);
 	lwkt_stat_inc(&gd->gd_st_ringfull_waits);
 	LWKT_TRACE(ipi_ring_full, gd->gd_cpuid, to->gd_cpuid,
 		   (unsigned)(w - r->ir_rcache));
@@ -566,6 +597,9 @@ ipiq_send(struct lwkt_cpu *gd, int cpu, lwkt_ipifunc_t func, void *a1,
 out:
 	if (__builtin_expect(gd->gd_novf != 0, 0) && gd->gd_ipi_depth == 0)
 		ovf_flush_all(gd);
+	/* The full send holds nothing back, nor lets this entry wait behind
+	 * a held one of the same ring. */
+	_lwkt_ipiq_flush_held(gd);
 	if (hard)
 		_lwkt_crit_exit(gd, td);	/* runs what the handler skipped */
 	return 0;
@@ -598,6 +632,7 @@ lwkt_ipiq_poll(void)
 {
 	struct lwkt_cpu *gd = _lwkt_need_cpu("lwkt_ipiq_poll");
 	struct lwkt_thread *td = gd->gd_curthread;
+	_lwkt_ipiq_flush_held(gd);	/* sending is fine in a crit section */
 	if (td->td_critcount > 0)
 		return 0;
 	_lwkt_crit_enter(td);

@@ -18,25 +18,24 @@
 
 /*
  * Fills slot w of r, the ring from gd to cpu (the caller made sure it is
- * free: w - ir_rcache < size), and publishes it.  The one slot writer of
- * the runtime: the inline send below and the full send (ipiq.c,
- * ring_put) both end here.  Signalling the target is the caller's.
+ * free: w - ir_rcache < size), all but its sequence word, and moves the
+ * write index past it.  The one slot writer of calls: the inline send
+ * below and the full send (ipiq.c, ring_put) both start here; publishing
+ * (and signalling) is theirs.  Returns the slot.
  */
-static inline __attribute__((always_inline)) void
-_lwkt_ring_publish(struct lwkt_cpu *gd, int cpu, struct lwkt_ipiring *r,
-		   uint64_t w, lwkt_ipifunc_t func, void *a1, void *a2)
+static inline __attribute__((always_inline)) struct lwkt_ipislot *
+_lwkt_ring_fill(struct lwkt_cpu *gd, int cpu, struct lwkt_ipiring *r,
+		uint64_t w, lwkt_ipifunc_t func, void *a1, void *a2)
 {
 	struct lwkt_ipislot *s = &r->ir_slot[w & gd->gd_ipiq_mask];
 	s->is_func = func;
 	s->is_arg1 = a1;
 	s->is_arg2 = a2;
-	/* release: publishes func/args; pairs with the target's acquire in
-	 * _lwkt_ipiq_process. */
-	atomic_store_explicit(&s->is_seq, w + 1, memory_order_release);
 	r->ir_windex = w + 1;	/* producer-only field: plain */
 	lwkt_stat_inc(&gd->gd_st_ipis_sent);
 	LWKT_TRACE(ipi_send, gd->gd_cpuid, (uint32_t)cpu, w, func);
 	(void)cpu;	/* for the trace site only */
+	return s;
 }
 
 /* After a fast send's publish: wake the target if it sleeps.  The sender
@@ -57,6 +56,41 @@ _lwkt_ipiq_signal_fast(struct lwkt_cpu *gd, int cpu)
 		_lwkt_wake_cpu(gd, to);
 	else
 		lwkt_stat_inc(&gd->gd_st_wakeups_avoided);
+}
+
+/*
+ * Makes a fast send's entry visible: its head slot s, sequence word seq,
+ * already written up to that word.  Without batching: the release store,
+ * then the wake-up check.  With it (gd_ipi_batch > 0): held back (ring
+ * layout in lwkt_priv.h, "Held sends"): the first held entry keeps its
+ * word in r->ir_hold_seq; later ones store theirs now, relaxed, invisible
+ * behind it; the flush (ipiq.c, _lwkt_ipiq_flush) releases the burst and
+ * checks the target's sleep once.  A ring that holds gd_ipi_batch
+ * entries flushes at once, so a sender that never polls still delivers.
+ */
+static inline __attribute__((always_inline)) void
+_lwkt_ipiq_commit(struct lwkt_cpu *gd, int cpu, struct lwkt_ipiring *r,
+		  struct lwkt_ipislot *s, uint64_t seq)
+{
+	if (__builtin_expect(gd->gd_ipi_batch == 0, 1)) {
+		/* release: publishes the entry; pairs with the target's
+		 * acquire in _lwkt_ipiq_process. */
+		atomic_store_explicit(&s->is_seq, seq, memory_order_release);
+		_lwkt_ipiq_signal_fast(gd, cpu);
+		return;
+	}
+	if (r->ir_nheld++ == 0) {
+		r->ir_hold = s;
+		r->ir_hold_seq = seq;
+		gd->gd_held |= 1ull << cpu;
+	} else {
+		/* relaxed: the consumer stops at the held head; the flush's
+		 * release of it orders this store before the consumer's
+		 * acquire-load of this word. */
+		atomic_store_explicit(&s->is_seq, seq, memory_order_relaxed);
+	}
+	if (__builtin_expect(r->ir_nheld >= gd->gd_ipi_batch, 0))
+		_lwkt_ipiq_flush(gd);
 }
 
 /*
@@ -95,8 +129,8 @@ _lwkt_ipiq_send_fast(struct lwkt_cpu *gd, int cpu, lwkt_ipifunc_t func,
 	uint64_t w = r->ir_windex;
 	if (__builtin_expect(w - r->ir_rcache > gd->gd_ipiq_mask, 0))
 		return false;
-	_lwkt_ring_publish(gd, cpu, r, w, func, a1, a2);
-	_lwkt_ipiq_signal_fast(gd, cpu);
+	struct lwkt_ipislot *s = _lwkt_ring_fill(gd, cpu, r, w, func, a1, a2);
+	_lwkt_ipiq_commit(gd, cpu, r, s, w + 1);
 	return true;
 }
 
@@ -137,16 +171,13 @@ _lwkt_ipiq_send_value_fast(struct lwkt_cpu *gd, int cpu, const uint64_t *v,
 	s->is_word[0] = v[0];
 	s->is_word[1] = v[1];
 	s->is_word[2] = v[2];
-	/* release: publishes head and tails; pairs with the target's acquire
-	 * in _lwkt_ipiq_process. */
-	atomic_store_explicit(&s->is_seq, (w + 1) | LWKT_IPISEQ_VALUE |
-			      ((uint64_t)ntail << LWKT_IPISEQ_TAILSHIFT),
-			      memory_order_release);
 	r->ir_windex = w + 1 + ntail;	/* producer-only field: plain */
 	lwkt_stat_inc(&gd->gd_st_ipis_sent);
 	LWKT_TRACE(ipi_send, gd->gd_cpuid, (uint32_t)cpu, w,
 		   _lwkt_msg_value_arrive);
-	_lwkt_ipiq_signal_fast(gd, cpu);
+	/* Publishes head and tails (the release in _lwkt_ipiq_commit). */
+	_lwkt_ipiq_commit(gd, cpu, r, s, (w + 1) | LWKT_IPISEQ_VALUE |
+			  ((uint64_t)ntail << LWKT_IPISEQ_TAILSHIFT));
 	return true;
 }
 

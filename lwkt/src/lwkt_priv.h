@@ -155,7 +155,22 @@ struct lwkt_ipicall {
  *                 reusing slots.  Advanced BEFORE the function runs, so a
  *                 nested poll (a function that sends into a full ring and
  *                 drains meanwhile) continues after it, never re-runs it.
+ *   ir_hold       producer only: the first held entry's slot, the
+ *   ir_hold_seq   sequence word it waits for, and how many entries are
+ *   ir_nheld      held in all (0: none).
  * Producer and consumer fields sit on separate cache lines.
+ *
+ * Held sends (batching, lc_ipi_batch > 0): the fast send paths
+ * (ipiq_fast.h) write their entries as usual but keep back the release
+ * store of the FIRST entry's sequence word; the entries behind it store
+ * theirs at once (relaxed).  The consumer reads in order from ir_rindex,
+ * so it cannot see past the held head: the burst stays invisible until
+ * the flush release-stores that one word, which also publishes every
+ * word written before it (the consumer's acquire of the head pairs with
+ * it).  One release, one line hand-over per two slots and one wake-up
+ * check per burst instead of per entry: the batching of Seastar's
+ * smp_message_queue (core/smp.cc, flush_request_batch), flushed here
+ * when the sending cpu polls or switches.
  */
 struct lwkt_ipiring {
 	_Alignas(LWKT_CACHELINE) uint64_t ir_windex;	/* src only */
@@ -163,6 +178,9 @@ struct lwkt_ipiring {
 	bool ir_stalled;				/* src only */
 	uint32_t ir_ovf_head, ir_ovf_n, ir_ovf_cap;	/* src only */
 	struct lwkt_ipicall *ir_ovf;			/* src only */
+	struct lwkt_ipislot *ir_hold;			/* src only */
+	uint64_t ir_hold_seq;				/* src only */
+	unsigned ir_nheld;				/* src only */
 	_Alignas(LWKT_CACHELINE) _Atomic uint64_t ir_rindex;	/* dst writes */
 	_Alignas(LWKT_CACHELINE) struct lwkt_ipislot ir_slot[];	/* 2^n */
 };
@@ -268,6 +286,13 @@ struct lwkt_cpu {
 	/* Polls a waiter makes before it PAUSEs (lc_poll_pause; 0: from
 	 * the first). */
 	unsigned gd_poll_pause;
+	/* Held sends: gd_ipi_batch is lc_ipi_batch (0: off; read-only after
+	 * start); gd_held has bit c set while the ring to cpu c holds
+	 * entries back (own cpu only).  Flushed at every poll of the
+	 * incoming rings and every switch (_lwkt_ipiq_flush), or when a
+	 * ring holds gd_ipi_batch entries. */
+	unsigned gd_ipi_batch;
+	uint64_t gd_held;
 	/* Messages received by value (msgport_value.c), own cpu only: the
 	 * free copies (a LIFO list, at most LWKT_VMSG_KEEP kept), their
 	 * count, and the copies a handler holds (doubly linked: an abort
@@ -403,6 +428,15 @@ static inline void _lwkt_crit_exit(struct lwkt_cpu *gd,
 int _lwkt_ipiq_alloc(struct lwkt_runtime *rt);
 void _lwkt_ipiq_free(struct lwkt_runtime *rt);
 int _lwkt_ipiq_process(struct lwkt_cpu *gd);	/* in crit; returns count */
+/* Publishes every held send of gd and wakes their targets if they sleep
+ * (out of line: the inline check below calls it only when one is held). */
+void _lwkt_ipiq_flush(struct lwkt_cpu *gd);
+static inline void
+_lwkt_ipiq_flush_held(struct lwkt_cpu *gd)
+{
+	if (__builtin_expect(gd->gd_held != 0, 0))
+		_lwkt_ipiq_flush(gd);
+}
 
 /* True if an incoming ring holds a message.  A hint (relaxed loads):
  * _lwkt_ipiq_process re-reads each slot with acquire.  Inline: it is on
@@ -443,6 +477,7 @@ _lwkt_work_pending(struct lwkt_cpu *gd)
 static inline void
 _lwkt_poll_pending(struct lwkt_cpu *gd)
 {
+	_lwkt_ipiq_flush_held(gd);	/* a poll is a wait: send what waits */
 	if (_lwkt_ipiq_pending(gd))
 		_lwkt_ipiq_process(gd);
 	if (atomic_load_explicit(&gd->gd_inbox_any, memory_order_relaxed))

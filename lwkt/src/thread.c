@@ -161,6 +161,7 @@ switch_to(struct lwkt_cpu *gd, struct lwkt_thread *next)
 {
 	struct lwkt_thread *td = gd->gd_curthread;
 
+	_lwkt_ipiq_flush_held(gd);	/* a switch ends the sender's burst */
 	lwkt_stat_inc(&gd->gd_st_switches);
 	LWKT_TRACE(thread_switch, gd->gd_cpuid, td->td_id, next->td_id);
 	/* TOKENS: a thread that is switched away gives its tokens up here

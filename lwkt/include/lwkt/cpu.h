@@ -67,6 +67,18 @@ struct lwkt_config {
 	 * target's current thread and crit depth), and one line when the
 	 * target drains.  0 = LWKT_IPIQ_WATCHDOG_DEFAULT; negative = off. */
 	int lc_ipiq_watchdog_ms;
+	/* Batching (0 = off, the default: every IPI is visible to its
+	 * target when the send returns, as in DragonFly).  N > 0: an IPI
+	 * sent by the inline fast path stays invisible to its target until
+	 * the sending cpu next polls its own rings (any wait: lwkt_domsg,
+	 * lwkt_waitport, lwkt_waitmsg, a token or serializer wait,
+	 * lwkt_ipiq_poll) or switches threads, or until N entries wait on
+	 * one ring; then the burst goes out with one release and one
+	 * wake-up check.  Code that sends and then spins on a plain
+	 * variable without polling must not run with batching.  Capped at
+	 * the ring size; off with lc_hard_ipi.  The LWKT_IPI_BATCH
+	 * environment variable (an integer) overrides. */
+	unsigned lc_ipi_batch;
 };
 
 /* ns: a futex wake-up of a sleeping cpu cost ~40 us (p50) on the
