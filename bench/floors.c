@@ -382,6 +382,63 @@ bm_floor_spsc(gbench_state *st)
 GBENCH_REGISTER(bm_floor_spsc, "stream/floor_spsc", gbench_use_real_time(f))
 
 /* ---------------------------------------------------------------------- */
+/* switch/floor_stack: the bare stack switch under every lwkt thread
+ * switch, alone: two contexts jumping to each other with the runtime's
+ * own primitive (lwkt/src/ctx_x86_64.S on x86-64: callee-saved registers
+ * and the stack pointer, nothing else; Boost.Context's jump_fcontext
+ * elsewhere, as the runtime).  An iteration is two switches, there and
+ * back, as in switch/lwkt_thread; the partner answers data + 1 and the
+ * loop checks it.  No scheduler, no run queue, no IPI poll: what a
+ * thread switch could not go below. */
+typedef void *fs_fctx;
+typedef struct {
+	fs_fctx fctx;
+	void *data;
+} fs_transfer;
+#if defined(__x86_64__)
+fs_transfer _lwkt_jump(fs_fctx const to, void *vp);
+fs_fctx _lwkt_make(void *sp, size_t size, void (*fn)(fs_transfer));
+#define FS_JUMP _lwkt_jump
+#define FS_MAKE _lwkt_make
+#else
+fs_transfer jump_fcontext(fs_fctx const to, void *vp);
+fs_fctx make_fcontext(void *sp, size_t size, void (*fn)(fs_transfer));
+#define FS_JUMP jump_fcontext
+#define FS_MAKE make_fcontext
+#endif
+#define FS_STACK (64 * 1024)
+
+static void
+fs_partner(fs_transfer t)
+{
+	for (;;)
+		t = FS_JUMP(t.fctx, (void *)((uintptr_t)t.data + 1));
+}
+
+static void
+bm_floor_stack(gbench_state *st)
+{
+	static _Alignas(64) unsigned char stack[FS_STACK];
+	fs_transfer t = {FS_MAKE(stack + FS_STACK, FS_STACK, fs_partner),
+			 NULL};
+	uintptr_t n = 0, bad = 0;
+	GBENCH_LOOP(st) {
+		t = FS_JUMP(t.fctx, (void *)n);
+		bad += (uintptr_t)t.data != n + 1;
+		n++;
+	}
+	/* The partner stays suspended on its stack: nothing to free. */
+	if (bad != 0) {
+		gbench_skip_with_error(st, "the partner context answered "
+				       "wrong data");
+		return;
+	}
+	gbench_counter(st, "s_per_switch", 2.0 * (double)n,
+		       GBENCH_CTR_RATE | GBENCH_CTR_INVERT);
+}
+GBENCH_REGISTER(bm_floor_stack, "switch/floor_stack")
+
+/* ---------------------------------------------------------------------- */
 /* call/floor_indirect: one call through a function pointer the compiler
  * cannot see through (the pointer is laundered through an asm each
  * iteration, the callee is noinline, the result is kept). */
