@@ -123,6 +123,19 @@ lane_at(const struct viz_model *m, int host, uint32_t vpid, int cpu)
 	return -1;
 }
 
+/* The setup of the tests below: a model recording into *r, with two
+ * hosts "a" and "b" (interned in that order: ids 0 and 1). */
+static void
+two_hosts(struct viz_model *m, struct hrec *r, int *a, int *b)
+{
+	*r = (struct hrec){ 0 };
+	ck_assert_int_eq(viz_model_init(m, &hops, r), 0);
+	*a = viz_model_host(m, "a", 1);
+	*b = viz_model_host(m, "b", 1);
+	ck_assert_int_eq(*a, 0);
+	ck_assert_int_eq(*b, 1);
+}
+
 /* Hosts are interned by name; two hosts with the same pid and cpu get a
  * lane each, and keep their pid. */
 START_TEST(t_hosts_lanes)
@@ -156,10 +169,10 @@ END_TEST
 START_TEST(t_hosts_ids_apart)
 {
 	struct viz_model m;
-	struct hrec r = { 0 };
+	struct hrec r;
+	int a, b;
 
-	ck_assert_int_eq(viz_model_init(&m, &hops, &r), 0);
-	int a = viz_model_host(&m, "a", 1), b = viz_model_host(&m, "b", 1);
+	two_hosts(&m, &r, &a, &b);
 	/* msg_send(msg_id, port_id, src, dst, tid); msg_dispatch(msg_id,
 	 * port_id, cpu, tid) */
 	hev(&m, a, 100, VIZ_EV_msg_send, 10, 0, 5, 1, 0, 1, 7);
@@ -179,10 +192,10 @@ END_TEST
 START_TEST(t_hosts_mpi_flow)
 {
 	struct viz_model m;
-	struct hrec r = { 0 };
+	struct hrec r;
+	int a, b;
 
-	ck_assert_int_eq(viz_model_init(&m, &hops, &r), 0);
-	int a = viz_model_host(&m, "a", 1), b = viz_model_host(&m, "b", 1);
+	two_hosts(&m, &r, &a, &b);
 	/* mpi_send/recv(rank, peer, tag, bytes, seq) */
 	hev(&m, a, 100, VIZ_EV_mpi_send, 10, 0, 0, 1, 1, 8, 3);
 	hev(&m, b, 100, VIZ_EV_mpi_recv, 25, 0, 1, 0, 1, 8, 3);
@@ -211,10 +224,10 @@ END_TEST
 START_TEST(t_hosts_losses)
 {
 	struct viz_model m;
-	struct hrec r = { 0 };
+	struct hrec r;
+	int a, b;
 
-	ck_assert_int_eq(viz_model_init(&m, &hops, &r), 0);
-	int a = viz_model_host(&m, "a", 1), b = viz_model_host(&m, "b", 1);
+	two_hosts(&m, &r, &a, &b);
 	hev(&m, a, 100, VIZ_EV_mpi_send, 10, 0, 0, 1, 1, 8, 1);
 	hev(&m, b, 200, VIZ_EV_mpi_recv, 20, 0, 1, 0, 1, 8, 1);
 	ck_assert_int_eq(viz_model_lost_host(&m, b, 0, true, 1000000 + 21,
