@@ -4,7 +4,8 @@
 #
 #   make fuzz [FUZZ_SECONDS=600] [FUZZ_TARGETS='cpulist ctf-meta']
 #   make fuzz-replay     every seed and regression input, once (ASan+UBSan)
-#   make fuzz-check      make check's bounded pass (FUZZ_CHECK_SECONDS each)
+#   make fuzz-check      make check's bounded pass (FUZZ_CHECK_SECONDS each,
+#                        FUZZ_CHECK_JOBS at once: one per core)
 #
 # The harnesses are built with afl-clang-fast (AFL++'s LLVM PCGUARD
 # instrumentation) and ASan+UBSan into $(B)/fuzz/, always from the normal
@@ -29,6 +30,9 @@ FUZZ_TARGETS_ALL := cpulist bench-cli calib-cli ctf-stream ctf-meta
 FUZZ_TARGETS ?= $(FUZZ_TARGETS_ALL)
 FUZZ_SECONDS ?= 600
 FUZZ_CHECK_SECONDS ?= 15
+# make check's targets at once: one afl-fuzz per core (each still gets
+# FUZZ_CHECK_SECONDS; nothing else runs beside the extra checks).
+FUZZ_CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 FUZZ_MUT_SECONDS ?= 10
 
 FUZZ_BIN_cpulist := $(FUZZ_B)/fuzz_cpulist
@@ -100,7 +104,7 @@ fuzz-replay: fuzz-build
 	ci/fuzz/run-fuzz --build $(FUZZ_B) --replay $(FUZZ_TARGETS_ALL)
 fuzz-check: fuzz-build
 	ci/fuzz/run-fuzz --build $(FUZZ_B) --check --seconds $(FUZZ_CHECK_SECONDS) \
-		$(FUZZ_TARGETS_ALL)
+		--jobs $(FUZZ_CHECK_JOBS) $(FUZZ_TARGETS_ALL)
 # The report's JSON reader (Python) and lwkt-record's option parsing
 # (bash): structured mutation tests, no AFL (see the README).
 fuzz-report-json:
