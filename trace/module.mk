@@ -68,9 +68,12 @@ RUN_OUTPUTS += trace/
 
 # make check: record real traces with a session daemon started by the
 # record script, read them back with babeltrace2 (python3-bt2) and check
-# every join (trace/tests/check_trace.py).
+# every join (trace/tests/check_trace.py).  The checks that record many
+# traces run under trace/tests/hold-sessiond: one session daemon for all
+# of their recordings, stopped after them.
+HOLD_SESSIOND := trace/tests/hold-sessiond
 trace-check: $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(TRACE_RUNTIME)
-	trace/tests/trace-check $(B)
+	$(HOLD_SESSIOND) trace/tests/trace-check $(B)
 
 trace-check-unloaded: $(TRACE_TP_LIB) $(TRACE_SAMPLE)
 	trace/tests/trace-check-unloaded $(B)
@@ -103,7 +106,7 @@ TRACE_VIZ_PLUGIN := $(B)/viz/lwkt-viz.so
 # implausible cost, a failed calibration: traced times only, said).
 .PHONY: trace-calib-test
 trace-calib-test: $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(TRACE_CALIB) $(TRACE_VIZ_PLUGIN)
-	trace/tests/calib-test $(B)
+	$(HOLD_SESSIOND) trace/tests/calib-test $(B)
 EXTRA_CHECKS += trace-calib-test
 
 # The calibration's error: the viz's "without tracing" estimate of the

@@ -114,7 +114,7 @@ $(VIZ_OLDVER): viz/tests/oldver_gen.c viz/tests/oldver_tp.h
 # make check: record real traces (trace-sample, a tracef trace), golden
 # checks of the page data and the JSON, bad input, headless chromium.
 viz-check: $(VIZ_PLUGIN) $(TRACE_TP_LIB) $(TRACE_SAMPLE) $(VIZ_TRACEF) $(VIZ_OLDVER)
-	viz/tests/viz-check $(B)
+	$(HOLD_SESSIOND) viz/tests/viz-check $(B)
 EXTRA_CHECKS += viz-check
 
 # Recording across hosts: two namespace hosts (ci/netns-mpi --trace), one
