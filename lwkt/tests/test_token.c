@@ -12,6 +12,7 @@
  * LWKT_TOKEN_ATOMIC.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,12 +440,32 @@ END_TEST
  * grant among them: it found no waiter yet and was kept unwoken (or
  * passed on with our request bit cleared).  The workers then slept
  * forever (found by lwkt-soak -r 2 --tokens=cpu).
+ *
+ * The verdict counts the CPU time the two cpus' host threads got, not
+ * only wall time.  With rings this small nearly every send waits for the
+ * other cpu to drain, so the rounds stop whenever the host scheduler
+ * leaves one cpu's host thread without CPU, however correct the runtime.
+ * That happens on a loaded 2-vCPU guest: this test failed "no token round
+ * in 20 s" (about 1 suite run in 15) while the IPI watchdog showed the
+ * peer not draining for 9.7 s; sampled at the watchdog, the peer's host
+ * thread was runnable (state R, preempted at an interrupt's return to
+ * user mode) and its schedstat run time had not moved for 2.0 s, 5.1 s
+ * in another stall.  A lost grant instead leaves both cpus busy (the
+ * floods never block): "no round while each cpu's host thread ran
+ * GR_CPU_NS" is the hang; a window that long without that much CPU is
+ * reported once on stderr and waited out, up to GR_WALL_MAX_S (times
+ * CK_TIMEOUT_MULTIPLIER) before Check's own timeout.
  */
 #define GR_ROUNDS 20000
+#define GR_WALL_NS 20000000000ull	/* no round this long: look at CPU */
+#define GR_CPU_NS 5000000000ull		/* ... each cpu ran this much: hang */
+#define GR_WALL_MAX_S 100		/* the fullring case's timeout is 120 */
 static _Atomic int gr_stop;
 static _Atomic uint64_t gr_done, gr_rounds;
 static uint64_t gr_a, gr_b;		/* tok_a protects them */
 static _Atomic uint64_t gr_bad;
+static pthread_t gr_host[2];		/* each cpu's host thread */
+static _Atomic int gr_host_set;
 
 static void
 gr_noop(void *a1, void *a2)
@@ -456,6 +477,10 @@ static void
 gr_flood(void *arg)
 {
 	int to = (int)(uintptr_t)arg;
+	/* LWKT threads run on their cpu's host thread: name it for the
+	 * CPU-time clock (release: pairs with the main thread's acquire). */
+	gr_host[1 - to] = pthread_self();
+	atomic_fetch_add_explicit(&gr_host_set, 1, memory_order_release);
 	while (!atomic_load_explicit(&gr_stop, memory_order_relaxed)) {
 		for (int i = 0; i < 8; i++)
 			lwkt_send_ipiq(to, gr_noop, NULL);
@@ -482,6 +507,17 @@ gr_worker(void *unused)
 	atomic_fetch_add(&gr_done, 1);
 }
 
+/* CPU time (ns) host thread t has used so far. */
+static uint64_t
+gr_cpu_ns(pthread_t t)
+{
+	clockid_t clk;
+	struct timespec ts;
+	ck_assert_int_eq(pthread_getcpuclockid(t, &clk), 0);
+	ck_assert_int_eq(clock_gettime(clk, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 START_TEST(t_grant_during_full_ring)
 {
 	struct lwkt_config cfg;
@@ -493,6 +529,7 @@ START_TEST(t_grant_during_full_ring)
 	atomic_store(&gr_stop, 0);
 	atomic_store(&gr_done, 0);
 	atomic_store(&gr_rounds, 0);
+	atomic_store(&gr_host_set, 0);
 	lwkt_thread_t fl[2], wk[4];
 	for (int c = 0; c < 2; c++)
 		ck_assert_int_eq(lwkt_create(gr_flood, (void *)(uintptr_t)
@@ -500,22 +537,54 @@ START_TEST(t_grant_during_full_ring)
 	for (int t = 0; t < 4; t++)
 		ck_assert_int_eq(lwkt_create(gr_worker, NULL, t % 2, 0, &wk[t],
 					     "worker"), 0);
-	/* The bug stopped every worker for good; a slow build (TSan: tens
-	 * of seconds in all) only slows them: fail on 20 s without a round. */
+	struct timespec nap = {0, 10000000};
+	while (atomic_load_explicit(&gr_host_set, memory_order_acquire) < 2)
+		nanosleep(&nap, NULL);
+	/* The window without a round: its start in wall and CPU time. */
 	uint64_t seen = 0, since = lwkt_now_ns();
+	uint64_t cpu0 = gr_cpu_ns(gr_host[0]), cpu1 = gr_cpu_ns(gr_host[1]);
+	bool told = false;
+	const char *mul = getenv("CK_TIMEOUT_MULTIPLIER");
+	uint64_t wall_max = (uint64_t)(GR_WALL_MAX_S * (mul && atof(mul) >= 1 ?
+						     atof(mul) : 1) * 1e9);
 	while (atomic_load(&gr_done) < 4) {
 		uint64_t r = atomic_load(&gr_rounds), now = lwkt_now_ns();
+		uint64_t c0 = gr_cpu_ns(gr_host[0]), c1 = gr_cpu_ns(gr_host[1]);
 		if (r != seen) {
 			seen = r;
 			since = now;
+			cpu0 = c0;
+			cpu1 = c1;
+			told = false;
+		} else if (now - since >= GR_WALL_NS) {
+			double w = (double)(now - since) / 1e9;
+			double d0 = (double)(c0 - cpu0) / 1e9;
+			double d1 = (double)(c1 - cpu1) / 1e9;
+			ck_assert_msg(c0 - cpu0 < GR_CPU_NS ||
+				      c1 - cpu1 < GR_CPU_NS,
+				      "no token round in %.1f s while cpu 0's "
+				      "host thread ran %.1f s and cpu 1's "
+				      "%.1f s (%llu of %d done, %llu of 4 "
+				      "workers finished): a cpu-owned token "
+				      "grant was lost", w, d0, d1,
+				      (unsigned long long)r, 4 * GR_ROUNDS,
+				      (unsigned long long)
+				      atomic_load(&gr_done));
+			ck_assert_msg(now - since < wall_max, "no token round "
+				      "in %.1f s; cpu 0's host thread ran "
+				      "%.1f s of it and cpu 1's %.1f s: one "
+				      "slept through its work (a lost "
+				      "wake-up) or the host never ran it",
+				      w, d0, d1);
+			if (!told)
+				fprintf(stderr, "t_grant_during_full_ring: no "
+					"round in %.1f s, but cpu 0's host "
+					"thread ran %.3f s of it and cpu 1's "
+					"%.3f s: waiting for the host\n", w,
+					d0, d1);
+			told = true;
 		}
-		ck_assert_msg(now - since < 20000000000ull, "no token round "
-			      "in 20 s (%llu of %d done, %llu of 4 workers "
-			      "finished): a cpu-owned token grant was lost",
-			      (unsigned long long)r, 4 * GR_ROUNDS,
-			      (unsigned long long)atomic_load(&gr_done));
-		struct timespec ts = {0, 10000000};
-		nanosleep(&ts, NULL);
+		nanosleep(&nap, NULL);
 	}
 	atomic_store(&gr_stop, 1);
 	for (int t = 0; t < 4; t++)
