@@ -294,6 +294,9 @@ usage(FILE *f)
 "                        default all; LWKT_CPUS overrides)\n"
 "  -r, --ring=N          IPI ring entries, a power of two >= 2 (0 = the\n"
 "                        runtime's default, 256)\n"
+"      --batch=N         held IPI sends: up to N per ring until the sending\n"
+"                        cpu polls or switches (lc_ipi_batch; default 0,\n"
+"                        off; off with --hard-ipi)\n"
 "  -p, --ports=LIST      port kinds the clients use: thread,spin,serial,func\n"
 "                        or all (default all)\n"
 "  -t, --tokens=LIST     token designs the token workers take: cpu (the\n"
@@ -442,7 +445,7 @@ static void
 parse_args(int argc, char **argv)
 {
 	enum { O_HARD = 256, O_FENCE, O_SPIN, O_STORM, O_IDLE, O_MIX, O_CLIENTS,
-	       O_WINDOW, O_STALL, O_PROGRESS, O_SEED };
+	       O_WINDOW, O_STALL, O_PROGRESS, O_SEED, O_BATCH };
 	static const struct option lo[] = {
 		{"duration", required_argument, NULL, 'd'},
 		{"messages", required_argument, NULL, 'm'},
@@ -453,6 +456,7 @@ parse_args(int argc, char **argv)
 		{"hard-ipi", optional_argument, NULL, O_HARD},
 		{"fence", required_argument, NULL, O_FENCE},
 		{"idle-spin", required_argument, NULL, O_SPIN},
+		{"batch", required_argument, NULL, O_BATCH},
 		{"storm", optional_argument, NULL, O_STORM},
 		{"idle-phases", required_argument, NULL, O_IDLE},
 		{"mix", required_argument, NULL, O_MIX},
@@ -507,6 +511,9 @@ parse_args(int argc, char **argv)
 			break;
 		case O_SPIN: o->idle_spin_ns = (int64_t)parse_u64("--idle-spin",
 					optarg, 0, 10000000000ull);
+			break;
+		case O_BATCH: o->ipi_batch = (unsigned)parse_u64("--batch",
+					optarg, 0, 1u << 20);
 			break;
 		case O_STORM: o->storm = parse_onoff("--storm", optarg); break;
 		case O_IDLE: o->idle_phases = parse_onoff("--idle-phases",
@@ -645,19 +652,31 @@ describe_config(void)
 				 k ? "atomic" : "cpu");
 	if (o->messages)
 		snprintf(lim, sizeof lim, " messages=%" PRIu64, o->messages);
+	/* Batching as the runtime applies it: LWKT_IPI_BATCH overrides the
+	 * option, hard IPIs turn it off (cpu.h, lc_ipi_batch). */
+	char batch[48];
+	const char *be = getenv("LWKT_IPI_BATCH");
+	if (o->hard_ipi)
+		snprintf(batch, sizeof batch, "off");
+	else if (be != NULL && *be != '\0')
+		snprintf(batch, sizeof batch, "%s(LWKT_IPI_BATCH)", be);
+	else if (o->ipi_batch == 0)
+		snprintf(batch, sizeof batch, "off");
+	else
+		snprintf(batch, sizeof batch, "%u", o->ipi_batch);
 	char spin[32];
 	if (o->idle_spin_ns < 0)
 		snprintf(spin, sizeof spin, "default");
 	else
 		snprintf(spin, sizeof spin, "%" PRId64 "ns", o->idle_spin_ns);
 	snprintf(g_config, sizeof g_config, "cpus=%d ring=%u ports=%s "
-		 "tokens=%s hard-ipi=%s fence=%s idle-spin=%s storm=%s "
+		 "tokens=%s hard-ipi=%s fence=%s idle-spin=%s batch=%s storm=%s "
 		 "idle-phases=%s mix=msgs=%u clients=%d window=%d "
 		 "duration=%gs%s "
 		 "stall=%gs seed=%" PRIu64 " build=%s", soak_ncpu,
 		 o->ring ? o->ring : 256, ports, *toks ? toks : "none",
 		 o->hard_ipi ? "on" : "off",
-		 o->fence == LWKT_FENCE_SYMMETRIC ? "sym" : "asym", spin,
+		 o->fence == LWKT_FENCE_SYMMETRIC ? "sym" : "asym", spin, batch,
 		 o->storm ? "on" : "off", o->idle_phases ? "on" : "off",
 		 o->mix_msgs, o->clients, o->window, o->duration_s, lim, o->stall_s, o->seed,
 		 build_name());
@@ -738,6 +757,7 @@ main(int argc, char **argv)
 		cfg.lc_idle_spin_ns = o->idle_spin_ns;
 	cfg.lc_fence = o->fence;
 	cfg.lc_hard_ipi = o->hard_ipi;
+	cfg.lc_ipi_batch = o->ipi_batch;
 	int e = lwkt_init(&cfg);
 	if (e != 0) {
 		fprintf(stderr, "lwkt-soak: lwkt_init: error %d (%s)\n", e,

@@ -34,6 +34,7 @@ struct soak_options {
 	bool hard_ipi;
 	enum lwkt_fence_mode fence;
 	int64_t idle_spin_ns;		/* < 0: the runtime's default */
+	unsigned ipi_batch;		/* lc_ipi_batch: 0 = off */
 	bool storm;
 	bool idle_phases;
 	unsigned mix_msgs;		/* --mix msgs=N: client rounds per
