@@ -89,6 +89,9 @@ membarrier(int cmd)
 static void
 idle_sleep(struct lwkt_cpu *gd)
 {
+	/* Nothing may stay held while we sleep (the loop's poll flushed
+	 * already; this keeps it true whatever runs in between). */
+	_lwkt_ipiq_flush_held(gd);
 	atomic_store_explicit(&gd->gd_idle, 1, memory_order_seq_cst);
 	if (lwkt_rt->rt_fence == LWKT_FENCE_ASYMMETRIC)
 		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
