@@ -97,6 +97,9 @@ ALL_TARGETS :=
 TEST_BINS :=
 TEST_DEPS :=
 EXTRA_CHECKS :=
+# Of those, the ones that only compute (ci/check-extra -c: run beside
+# each other, one per core, before the rest).
+EXTRA_CHECKS_CPU :=
 RUN_STEPS :=
 RUN_OUTPUTS :=
 INSTALL_BIN :=
@@ -159,7 +162,7 @@ check: deps
 # modules append make targets to EXTRA_CHECKS; each counts as one check
 # (skipped when it printed a "SKIPPED: ..." line).
 check-extra:
-	@ci/check-extra -o build/extra-summary $(EXTRA_CHECKS)
+	@ci/check-extra -o build/extra-summary -c '$(EXTRA_CHECKS_CPU)' $(EXTRA_CHECKS)
 
 # Tests of the ci/ scripts themselves (skip protocol, interruption...).
 .PHONY: ci-check
@@ -172,6 +175,7 @@ EXTRA_CHECKS += ci-check
 shellcheck:
 	ci/shellcheck-all
 EXTRA_CHECKS += shellcheck
+EXTRA_CHECKS_CPU += shellcheck
 
 # make install/uninstall as an operator and a packager run them.
 .PHONY: install-check

@@ -112,6 +112,8 @@ fuzz-report-json:
 fuzz-record-cli:
 	/usr/bin/python3 ci/fuzz/fuzz_record_cli.py --seconds $(FUZZ_MUT_SECONDS)
 EXTRA_CHECKS += fuzz-replay fuzz-check fuzz-report-json fuzz-record-cli
+# (the mutation tests only compute: a core each, for their seconds)
+EXTRA_CHECKS_CPU += fuzz-report-json fuzz-record-cli
 
 # Re-records ci/fuzz/ctf-base/ and the CTF seeds (commit the result).
 .PHONY: fuzz-ctf-base

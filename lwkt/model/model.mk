@@ -6,6 +6,8 @@
 # the correct protocols must hold, the ones with a barrier removed must
 # give spin's counterexample.  Outputs and trails: build/model/<check>/.
 EXTRA_CHECKS += model-check
+# spin, gcc and pan only compute: it may run beside the other such checks.
+EXTRA_CHECKS_CPU += model-check
 
 .PHONY: model-check
 model-check:
