@@ -202,10 +202,14 @@ $(INSTALL_LINKED): ALL_LDFLAGS += $(RPATH_LDFLAGS)
 # what was linked with other ones is removed while the Makefile is read.
 LINK_STAMP := $(B)/link-flags.stamp
 LINK_FLAGS_NOW := $(RPATH_LDFLAGS) soname=$(LWKT_SOVERSION)
+# Not under make -n, which must change nothing (a test runs it).
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
 ifneq ($(filter-out $(NODEPS_GOALS),$(GOALS)),)
+  ifeq ($(DRY_RUN),)
   ifneq ($(file < $(LINK_STAMP)),$(LINK_FLAGS_NOW))
     $(shell mkdir -p $(B) && rm -f $(INSTALL_LINKED) $(B)/liblwkt.so && \
 	printf '%s' '$(LINK_FLAGS_NOW)' > $(LINK_STAMP))
+  endif
   endif
 endif
 
