@@ -652,18 +652,11 @@ describe_config(void)
 				 k ? "atomic" : "cpu");
 	if (o->messages)
 		snprintf(lim, sizeof lim, " messages=%" PRIu64, o->messages);
-	/* Batching as the runtime applies it: LWKT_IPI_BATCH overrides the
-	 * option, hard IPIs turn it off (cpu.h, lc_ipi_batch). */
-	char batch[48];
-	const char *be = getenv("LWKT_IPI_BATCH");
-	if (o->hard_ipi)
-		snprintf(batch, sizeof batch, "off");
-	else if (be != NULL && *be != '\0')
-		snprintf(batch, sizeof batch, "%s(LWKT_IPI_BATCH)", be);
-	else if (o->ipi_batch == 0)
-		snprintf(batch, sizeof batch, "off");
-	else
-		snprintf(batch, sizeof batch, "%u", o->ipi_batch);
+	/* Batching as the runtime applies it (LWKT_IPI_BATCH, the ring cap,
+	 * hard IPIs: cpu.h, lwkt_ipi_batch). */
+	char batch[16] = "off";
+	if (lwkt_ipi_batch() != 0)
+		snprintf(batch, sizeof batch, "%u", lwkt_ipi_batch());
 	char spin[32];
 	if (o->idle_spin_ns < 0)
 		snprintf(spin, sizeof spin, "default");

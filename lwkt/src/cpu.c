@@ -441,6 +441,13 @@ lwkt_ncpus(void)
 }
 
 unsigned
+lwkt_ipi_batch(void)
+{
+	/* Every cpu has the same (set at start, read-only after). */
+	return lwkt_rt ? lwkt_rt->rt_cpu[0]->gd_ipi_batch : 0;
+}
+
+unsigned
 lwkt_cpu_pu(int cpu)
 {
 	if (lwkt_rt == NULL || cpu < 0 || cpu >= lwkt_rt->rt_ncpus)

@@ -123,12 +123,14 @@ END_TEST
 START_TEST(t_hard_ipi_no_batch)
 {
 	LT_NEED_CPUS(start(64, 0, true), 2);
+	ck_assert_uint_eq(lwkt_ipi_batch(), 0);
 	ck_assert_int_eq(held_run(3, 3), 3);
 }
 END_TEST
 
 START_TEST(t_bad_env)
 {
+	ck_assert_uint_eq(lwkt_ipi_batch(), 0);	/* not started */
 	setenv("LWKT_IPI_BATCH", "8x", 1);
 	struct lwkt_config cfg;
 	lwkt_config_default(&cfg);
@@ -138,6 +140,7 @@ START_TEST(t_bad_env)
 	/* A good value overrides the config: held as with lc_ipi_batch. */
 	setenv("LWKT_IPI_BATCH", "64", 1);
 	LT_NEED_CPUS(start(0, 0, false), 2);
+	ck_assert_uint_eq(lwkt_ipi_batch(), 64);
 	ck_assert_int_eq(held_run(3, 0), 0);
 	unsetenv("LWKT_IPI_BATCH");
 }
@@ -193,11 +196,12 @@ fl_sender(void *arg)
 		lwkt_ipiq_poll();
 }
 
+/* In a started runtime whose batching limit in force is `limit`. */
 static void
-flood(unsigned batch, unsigned ring)
+flood(unsigned limit)
 {
+	ck_assert_uint_eq(lwkt_ipi_batch(), limit);
 	memset(fl, 0, sizeof fl);
-	LT_NEED_CPUS(start(batch, ring, false), 2);
 	lwkt_thread_t t0, t1;
 	ck_assert_int_eq(lwkt_create(fl_sender, (void *)1, 0, 0, &t0, "to1"),
 			 0);
@@ -214,19 +218,22 @@ flood(unsigned batch, unsigned ring)
 
 START_TEST(t_flood_ring2)
 {
-	flood(8, 2);	/* the limit is capped at the ring: 2 */
+	LT_NEED_CPUS(start(8, 2, false), 2);
+	flood(2);	/* the limit is capped at the ring */
 }
 END_TEST
 
 START_TEST(t_flood_ring4)
 {
-	flood(3, 4);
+	LT_NEED_CPUS(start(3, 4, false), 2);
+	flood(3);
 }
 END_TEST
 
 START_TEST(t_flood_default)
 {
-	flood(32, 0);
+	LT_NEED_CPUS(start(32, 0, false), 2);
+	flood(32);
 }
 END_TEST
 

@@ -105,6 +105,10 @@ void lwkt_shutdown(void);
 /* Number of cpus started (0 before lwkt_init). */
 int lwkt_ncpus(void);
 
+/* The batching limit in force: lc_ipi_batch after LWKT_IPI_BATCH, capped
+ * at the ring size, 0 with hard IPIs (and before lwkt_init). */
+unsigned lwkt_ipi_batch(void);
+
 /* The host PU (OS index) that cpu runs on. */
 unsigned lwkt_cpu_pu(int cpu);
 
