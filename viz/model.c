@@ -1865,6 +1865,12 @@ lost_on_lanes(struct viz_model *m, int host, int pu, bool have_time, uint64_t t0
 		struct viz_lane *l = &m->lanes[lanes[i]];
 		uint64_t a = have_time && t0 >= m->base ? t0 - m->base : l->tlast;
 		uint64_t b = have_time && t1 >= m->base ? t1 - m->base : l->tlast;
+		/* The cut is at the loss's start: the muxer delivers the
+		 * message at that time, so nothing later on the lane is
+		 * earlier.  Not at the overlay's start below: that can be a
+		 * previous gap's end, still in the future (two PUs' buffers
+		 * both feed one lane). */
+		uint64_t cut = a > l->tlast ? a : l->tlast;
 		/* Gaps of one lane do not overlap: start after the last. */
 		if (a < l->gend)
 			a = l->gend;
@@ -1879,8 +1885,8 @@ lost_on_lanes(struct viz_model *m, int host, int pu, bool have_time, uint64_t t0
 		 * open on the lane is unknown from its start: close it, cut,
 		 * there (not before what the lane already reported).
 		 */
-		if (lane_close_to(m, lanes[i], l, 0, a > l->tlast ? a : l->tlast,
-				  VIZ_SPAN_CUT, VIZ_SPAN_CUT))
+		if (lane_close_to(m, lanes[i], l, 0, cut, VIZ_SPAN_CUT,
+				  VIZ_SPAN_CUT))
 			return -1;
 		l->have_tid = false;
 		if (m->ops->gap(m->out, lanes[i], a, b, count, packets))

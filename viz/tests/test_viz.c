@@ -417,6 +417,43 @@ START_TEST(t_model_gap_and_unmatched)
 }
 END_TEST
 
+/*
+ * Two PUs' buffers feed one lane (its host thread moved), and both lose
+ * events.  babeltrace2 bounds a loss by the end of the packet that
+ * counted it, so the first gap's end (50) lies ahead of the stream; the
+ * second loss starts at 30.  The lane is cut at 30, where the muxer
+ * delivers the loss, not at 50 where its overlay starts: events at 40 and
+ * 45 still come after it.
+ */
+START_TEST(t_model_gaps_two_pus_one_lane)
+{
+	struct viz_model m;
+	struct rec r = { 0 };
+
+	ck_assert_int_eq(viz_model_init(&m, &rops, &r), 0);
+	ev(&m, VIZ_EV_thread_switch, 0, 0, 0, 0, 3, 0, 0, 0);
+	ev(&m, VIZ_EV_crit_enter, 5, 1, 0, 3, 0, 0, 0, 0);
+	ck_assert_int_eq(viz_model_lost(&m, 1, true, 1000000 + 6, 1000000 + 50,
+					4, false), 0);
+	ev(&m, VIZ_EV_thread_switch, 20, 0, 0, 0, 3, 0, 0, 0);
+	ck_assert_int_eq(viz_model_lost(&m, 0, true, 1000000 + 30, 1000000 + 80,
+					5, false), 0);
+	ev(&m, VIZ_EV_crit_enter, 40, 1, 0, 3, 0, 0, 0, 0);
+	ev(&m, VIZ_EV_crit_exit, 45, 1, 0, 3, 0, 0, 0, 0);
+	ck_assert_int_eq(viz_model_finish(&m), 0);
+	int l0 = lane_of(&m, 0, 0);
+	ck_assert_int_eq(r.gaps, 2);
+	ck_assert_uint_eq(r.gap_count, 9);
+	const struct viz_span *s = find_span(&r, l0, VIZ_SPAN_THREAD, 1);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->t0, 20);
+	ck_assert_uint_eq(s->t1, 30);
+	ck_assert_uint_eq(s->flags, VIZ_SPAN_CUT);
+	ck_assert_int_eq(r.order_bad, 0);
+	viz_model_fini(&m);
+}
+END_TEST
+
 /* A critical section belongs to its thread: a switch away and back does
  * not cut it; it is drawn as a suspended piece and a resumed one. */
 START_TEST(t_model_crit_across_switch)
@@ -1152,6 +1189,7 @@ add(Suite *s)
 	tc = ltest_tcase(s, "model", 10);
 	tcase_add_test(tc, t_model_roundtrip);
 	tcase_add_test(tc, t_model_gap_and_unmatched);
+	tcase_add_test(tc, t_model_gaps_two_pus_one_lane);
 	tcase_add_test(tc, t_model_crit_across_switch);
 	tcase_add_test(tc, t_model_processes);
 	tcase_add_test(tc, t_model_ipi_joins);
