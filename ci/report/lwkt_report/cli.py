@@ -48,7 +48,9 @@ one repetition; then run-to-run variation goes unmeasured (repetitions of
 one run share its drift), so only changes beyond --few-runs-floor (25%)
 are flagged and SAME is never claimed.  A floor whose per-run medians span
 more than --floor-spread (16x) on a side measured the scheduler, not the
-hardware (an oversubscribed host): benchmarks divided by it stay UNKNOWN.  Bench-matrix outputs
+hardware (an oversubscribed host): benchmarks divided by it stay UNKNOWN.
+So does a benchmark whose ratio moved with its floor alone (the floor's raw
+times moved between the sides, the benchmark's did not).  Bench-matrix outputs
 (lwkt-matrix --out DIR) compare cell by cell ("KEY @CLASS A-B"), with
 heat maps of the ratios from results.csv.  Floors themselves get no verdict: their raw change shows
 how the machine moved between the sides.

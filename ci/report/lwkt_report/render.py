@@ -103,7 +103,9 @@ def markdown(rep):
         more = len(unk) - 12
         L.append("")
         L.append("**UNKNOWN** (%d, undecided within the budget): " % len(unk) + ", ".join(
-            "`%s` %s %s" % (r["key"], pct(r["effect"]), ci_str(r["ci"])) if r["effect"] is not None
+            "`%s` %s %s%s" % (r["key"], pct(r["effect"]), ci_str(r["ci"]),
+                              " (%s)" % r["reason"] if "floor alone" in r.get("reason", "") else "")
+            if r["effect"] is not None
             else "`%s` (%s)" % (r["key"], r["reason"]) for r in unk[:12]) +
             (" and %d more (report.html)" % more if more > 0 else ""))
     if rep["base_only"] or rep["head_only"] or rep["errors"]:

@@ -215,6 +215,16 @@ def compare(base, head, cfg):
                 if m:
                     sp.append(max(m) / min(m))
             spread[f] = max(sp) if sp else 1.0
+    # How each floor moved between the sides (its raw values): a verdict
+    # that exists only through that move is no evidence (below).
+    moved = {}
+
+    def floor_moved(f):
+        if f not in moved:
+            fx = side_samples(base, f, unit, False)[1]
+            fy = side_samples(head, f, unit, False)[1]
+            moved[f] = decide(fx, fy, cfg)
+        return moved[f]
     results = []
     for k in bk:
         if k not in hset or k not in b_ok or k not in h_ok:
@@ -245,6 +255,20 @@ def compare(base, head, cfg):
             res.update(decide(xt, yt, cfg, few_runs=unit == "repetition"
                               and min(nb, nh) < cfg.min_n))
             res.update(runs_base=nb, runs_head=nh)
+            # The floor moved between the sides, the benchmark's own times
+            # did not (their CI holds 0): the ratio moved with the floor
+            # alone.  Seen here: call/floor_indirect +49 % on one side (a
+            # neighbour on the sibling hyperthread slows some same-cpu
+            # loops, not others) made shim/empty_loop "FASTER" by -33 %.
+            fm = floor_moved(res["floor"]) if res["floor"] and cfg.normalise else None
+            if fm and fm["verdict"] in (SLOWER, FASTER) and res["verdict"] in (SLOWER, FASTER):
+                rw = decide(xr, yr, cfg)
+                if rw["ci"] is not None and rw["ci"][0] <= 0 <= rw["ci"][1]:
+                    res.update(verdict=UNKNOWN, raw_effect=rw["effect"],
+                               reason="floor %s moved %+.0f%% between the sides and the raw "
+                               "times did not (%+.1f%%, CI holds 0): the ratio moved with the "
+                               "floor alone" % (res["floor"], 100 * fm["effect"],
+                                                100 * rw["effect"]))
             fs = spread.get(res["floor"], 1.0) if cfg.normalise else 1.0
             if fs > cfg.floor_spread:
                 res.update(verdict=UNKNOWN, reason="floor %s spanned x%.0f across runs (> x%g):"

@@ -97,6 +97,27 @@ class Verdicts(unittest.TestCase):
         self.assertNotIn("oversubscribed", next(
             r for r in loose["results"] if r["key"] == "roundtrip/lwkt_ipi")["reason"])
 
+    def test_floor_moving_alone_is_no_verdict(self):
+        """The floor reads +50 % on one side and nothing else moved (a
+        neighbour on the sibling hyperthread slowed the indirect call, not
+        the loops it normalises): their ratios fall 33 %, their own times
+        do not move, so no FASTER; a benchmark whose own times moved keeps
+        its verdict."""
+        quiet = dict(regime_sigma=0.0, jitter=0.01, drift=0.005, outlier_p=0.0)
+        rng = synth.rng(17)
+        base = synth.runs(8, rng, **quiet)
+        head = synth.runs(8, rng, slow={"call/floor_indirect": 1.5,
+                                        PLANT + "/real_time": 4.0}, **quiet)
+        res = {r["key"]: r for r in stats.compare(base, head, stats.Config())["results"]}
+        self.assertAlmostEqual(res["call/floor_indirect"]["raw_change"], 0.5, delta=0.05)
+        for k in ("shim/empty_loop", "token/atomic_local", "switch/lwkt_thread"):
+            self.assertEqual(res[k]["verdict"], stats.UNKNOWN, res[k])
+            self.assertIn("floor alone", res[k]["reason"])
+            self.assertLess(res[k]["effect"], -0.25)    # the ratio did fall
+        self.assertEqual(res[PLANT]["verdict"], stats.SLOWER)
+        # benchmarks of the other floors: untouched
+        self.assertEqual(res["roundtrip/lwkt_ipi"]["verdict"], stats.SAME)
+
     def test_too_few_samples_is_unknown(self):
         rng = synth.rng(7)
         cmp = stats.compare(synth.runs(1, rng, reps=2), synth.runs(1, rng, reps=2),
@@ -195,7 +216,8 @@ class FalsePositiveRate(unittest.TestCase):
         """A quiet host (no regime change) where only the indirect-call
         floor reads 6 % slower on one side, as in a real A/A run here: the
         benchmarks normalised to it must not all come out FASTER.  The
-        plain ratio (beta forced to 1) does flag them -- the control."""
+        plain ratio (beta forced to 1) does move them 6 % -- the control;
+        the floor-moved-alone guard is then what keeps them unflagged."""
         rng = synth.rng(13)
         quiet = dict(regime_sigma=0.0, jitter=0.01, drift=0.005, outlier_p=0.0)
         base = synth.runs(8, rng, **quiet)
@@ -208,10 +230,12 @@ class FalsePositiveRate(unittest.TestCase):
         orig = stats.floor_beta
         try:
             stats.floor_beta = lambda *a, **k: 1.0
-            plain = verdicts(stats.compare(base, head, stats.Config()))
+            plain = {r["key"]: r for r in stats.compare(base, head, stats.Config())["results"]}
         finally:
             stats.floor_beta = orig
-        self.assertEqual(plain[PLANT], stats.FASTER)
+        self.assertLess(plain[PLANT]["effect"], -0.05)
+        self.assertEqual(plain[PLANT]["verdict"], stats.UNKNOWN)
+        self.assertIn("floor alone", plain[PLANT]["reason"])
         # ...and a real change on that quiet host is still found.
         slow = synth.runs(8, rng, slow={PLANT + "/real_time": 1.3}, **quiet)
         for r in slow:
