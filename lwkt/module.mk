@@ -1,5 +1,5 @@
 # liblwkt: the runtime.  Sources: lwkt/src/*.c; tests: lwkt/tests/test_*.c.
-LWKT_VERSION := 0.3.0
+LWKT_VERSION := 0.4.0
 # The SONAME's number: bump it when the ABI breaks.
 LWKT_SOVERSION := 2
 LWKT_PC_REQUIRES := hwloc

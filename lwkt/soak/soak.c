@@ -192,10 +192,43 @@ dump_actors(void)
 }
 
 static void
-stall(const char *who, double secs)
+stall(const char *who, double secs, double starved)
 {
 	soak_fail("STALL: %s made no progress for %.1f s (bound --stall %.1f "
-		  "s)", who, secs, o->stall_s);
+		  "s; not counted: %.1f s more in which a cpu's host thread "
+		  "waited for a PU)", who, secs, o->stall_s, starved);
+}
+
+/*
+ * Host starvation is not a stall: on a 2-vCPU guest under load the
+ * host's scheduler can leave a cpu's host thread runnable without a PU
+ * for seconds.  g_starved_ns is a clock that advances, each watchdog
+ * tick, by the largest run-queue wait any cpu's host thread gained in it
+ * (lwkt_cpu_host_sched); a watched item's time without progress is the
+ * wall time minus what that clock gained meanwhile.  A lost message
+ * leaves the cpus asleep, which is no run-queue wait: still caught.
+ * g_sched_lock keeps the reads off a runtime that lwkt_shutdown frees.
+ */
+static pthread_mutex_t g_sched_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool g_sched_off;	/* under g_sched_lock */
+static uint64_t g_starved_ns;	/* the watchdog's own */
+
+static void
+starved_tick(uint64_t *prev_wait, uint64_t tick_ns)
+{
+	uint64_t gain = 0;
+	pthread_mutex_lock(&g_sched_lock);
+	for (int c = 0; c < soak_ncpu && !g_sched_off; c++) {
+		uint64_t run, wait;
+		if (lwkt_cpu_host_sched(c, &run, &wait) != 0)
+			continue;
+		if (prev_wait[c] != 0 && wait > prev_wait[c] &&
+		    wait - prev_wait[c] > gain)
+			gain = wait - prev_wait[c];
+		prev_wait[c] = wait;
+	}
+	pthread_mutex_unlock(&g_sched_lock);
+	g_starved_ns += gain < tick_ns ? gain : tick_ns;
 }
 
 static void *
@@ -206,13 +239,20 @@ watchdog_main(void *arg)
 				sizeof *last);
 	uint64_t *since = calloc((size_t)g_nactors + LWKT_MAXCPU,
 				 sizeof *since);
-	if (!last || !since)
+	/* g_starved_ns when since[i] was set */
+	uint64_t *since_st = calloc((size_t)g_nactors + LWKT_MAXCPU,
+				    sizeof *since_st);
+	uint64_t prev_wait[LWKT_MAXCPU] = { 0 };
+	if (!last || !since || !since_st)
 		soak_fail("watchdog: out of memory");
 	uint64_t bound = (uint64_t)(o->stall_s * 1e9), epoch = ~0ull;
+	uint64_t tick_t = lwkt_now_ns();
 	while (!atomic_load(&g_wd_stop)) {
 		struct timespec ts = {0, 50000000};
 		nanosleep(&ts, NULL);
 		uint64_t now = lwkt_now_ns();
+		starved_tick(prev_wait, now - tick_t);
+		tick_t = now;
 		uint64_t ep = atomic_load(&g_pause_epoch);
 		if (atomic_load(&g_pause) || ep != epoch) {
 			/* Idle phase: nothing has to progress. */
@@ -236,11 +276,15 @@ watchdog_main(void *arg)
 			if (since[i] == 0 || v != last[i]) {
 				last[i] = v;
 				since[i] = now;
-			} else if (now - since[i] > bound) {
+				since_st[i] = g_starved_ns;
+			} else if (now - since[i] - (g_starved_ns -
+				   since_st[i]) > bound) {
 				char who[96];
 				snprintf(who, sizeof who, "actor %s (%s)",
 					 a->a_name, atomic_load(&a->a_state));
-				stall(who, (double)(now - since[i]) / 1e9);
+				stall(who, (double)(now - since[i] -
+				      (g_starved_ns - since_st[i])) / 1e9,
+				      (double)(g_starved_ns - since_st[i]) / 1e9);
 			}
 		}
 		uint64_t st = atomic_load(&g_stop_ns);
@@ -251,18 +295,24 @@ watchdog_main(void *arg)
 			if (since[i] == 0 || v != last[i]) {
 				last[i] = v;
 				since[i] = now;
-			} else if (now - since[i] > bound) {
+				since_st[i] = g_starved_ns;
+			} else if (now - since[i] - (g_starved_ns -
+				   since_st[i]) > bound) {
 				char who[32];
 				snprintf(who, sizeof who, "cpu %d", c);
-				stall(who, (double)(now - since[i]) / 1e9);
+				stall(who, (double)(now - since[i] -
+				      (g_starved_ns - since_st[i])) / 1e9,
+				      (double)(g_starved_ns - since_st[i]) / 1e9);
 			}
 		}
-		/* The end (drain, joins, quits, shutdown) is bounded too. */
+		/* The end (drain, joins, quits, shutdown) is bounded too
+		 * (in wall time: the runtime goes away under it). */
 		if (st != 0 && now - st > 2 * bound + 5000000000ull)
-			stall("the shutdown", (double)(now - st) / 1e9);
+			stall("the shutdown", (double)(now - st) / 1e9, 0);
 	}
 	free(last);
 	free(since);
+	free(since_st);
 	return NULL;
 }
 
@@ -322,7 +372,8 @@ usage(FILE *f)
 "      --window=N        asynchronous messages in flight per client, 1..%d\n"
 "                        (default 8)\n"
 "      --stall=SECS      watchdog bound: an actor or a cpu without progress\n"
-"                        that long fails the run (default 10)\n"
+"                        that long fails the run (default 10); time in which\n"
+"                        a cpu's host thread waited for a PU is not counted\n"
 "      --progress=SECS   a progress line every SECS (0: none; default 10)\n"
 "      --seed=N          random seed (default 1)\n"
 "  -h, --help            this text\n"
@@ -898,6 +949,9 @@ main(int argc, char **argv)
 	uint64_t det_c = atomic_load(&g_det_created),
 		 det_d = atomic_load(&g_det_done),
 		 syncs_run = atomic_load(&g_cpusync_runs);
+	pthread_mutex_lock(&g_sched_lock);
+	g_sched_off = true;	/* the watchdog reads no more of the runtime */
+	pthread_mutex_unlock(&g_sched_lock);
 	lwkt_shutdown();
 	atomic_store(&g_wd_stop, 1);
 	pthread_join(wd, NULL);

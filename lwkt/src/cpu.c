@@ -5,9 +5,12 @@
  * statistics, shutdown; the per-cpu TLS pointer and lwkt_panic.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -182,6 +185,8 @@ cpu_main(void *arg)
 
 	int e = lwkt_topo_bind_self(gd->gd_pu);
 	cs->cs_err = e;
+	gd->gd_host_tid = (pid_t)syscall(SYS_gettid);
+	/* release: cs_err and gd_host_tid to lwkt_init's acquire. */
 	atomic_store_explicit(&cs->cs_done, 1, memory_order_release);
 	_lwkt_futex(&cs->cs_done, FUTEX_WAKE_PRIVATE, 1);
 	if (e != 0)
@@ -453,6 +458,37 @@ lwkt_cpu_pu(int cpu)
 	if (lwkt_rt == NULL || cpu < 0 || cpu >= lwkt_rt->rt_ncpus)
 		return ~0u;
 	return lwkt_rt->rt_cpu[cpu]->gd_pu;
+}
+
+int
+lwkt_cpu_host_sched(int cpu, uint64_t *run_ns, uint64_t *wait_ns)
+{
+	if (lwkt_rt == NULL || cpu < 0 || cpu >= lwkt_rt->rt_ncpus)
+		return EINVAL;
+	/* Fields: ns on a PU, ns waiting on a run queue, timeslices
+	 * (Documentation/scheduler/sched-stats.rst).  open/read: the IPI
+	 * watchdog calls this from the SIGURG handler's IPIs too. */
+	char path[64], buf[96];
+	snprintf(path, sizeof path, "/proc/self/task/%d/schedstat",
+		 (int)lwkt_rt->rt_cpu[cpu]->gd_host_tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	int e = n < 0 ? errno : 0;
+	close(fd);
+	if (n <= 0)
+		return e ? e : EIO;
+	buf[n] = '\0';
+	char *end;
+	errno = 0;
+	unsigned long long r = strtoull(buf, &end, 10);
+	unsigned long long w = strtoull(end, &end, 10);
+	if (errno != 0 || end == buf)
+		return EIO;
+	*run_ns = r;
+	*wait_ns = w;
+	return 0;
 }
 
 int

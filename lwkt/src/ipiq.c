@@ -337,10 +337,55 @@ _lwkt_ipiq_sniff(struct lwkt_cpu *to, uint64_t timeout_ns)
 	return answered;
 }
 
+/*
+ * The host scheduler's account of the target's host thread over the
+ * last part of the wait (from *hs, sampled at half the bound, to now):
+ * whether it ran and did not drain, slept, or waited for a PU the host
+ * did not give it (a 2-vCPU guest under load starves a runnable thread
+ * for seconds).  Empty when schedstat cannot be read.
+ */
+struct host_sample {
+	bool hs_ok;
+	uint64_t hs_t, hs_run, hs_wait;
+};
+
+static void
+host_sample(struct lwkt_cpu *to, struct host_sample *hs)
+{
+	hs->hs_t = lwkt_now_ns();
+	hs->hs_ok = lwkt_cpu_host_sched(to->gd_cpuid, &hs->hs_run,
+					&hs->hs_wait) == 0;
+}
+
+static void
+host_since(struct lwkt_cpu *to, const struct host_sample *a, char *buf,
+	   size_t n)
+{
+	struct host_sample b;
+	buf[0] = '\0';
+	if (!a->hs_ok)
+		return;
+	host_sample(to, &b);
+	if (!b.hs_ok || b.hs_t <= a->hs_t)
+		return;
+	double win = (double)(b.hs_t - a->hs_t) / 1e9;
+	double run = (double)(b.hs_run - a->hs_run) / 1e9;
+	double wait = (double)(b.hs_wait - a->hs_wait) / 1e9;
+	const char *why = run >= win / 2 ? "it ran: not draining" :
+		wait >= win / 2 ? "starved by the host's scheduler" :
+		"mostly asleep";
+	snprintf(buf, n, "; its host thread (tid %d) in the last %.3f s: on "
+		 "a PU %.3f s, runnable without a PU %.3f s (%s)",
+		 (int)to->gd_host_tid, win, run, wait, why);
+}
+
 static void
 ring_stall_warn(struct lwkt_cpu *gd, struct lwkt_cpu *to,
-		struct lwkt_ipiring *r, uint64_t w, uint64_t waited_ns)
+		struct lwkt_ipiring *r, uint64_t w, uint64_t waited_ns,
+		const struct host_sample *hs)
 {
+	char host[192];
+	host_since(to, hs, host, sizeof host);
 	bool answered = _lwkt_ipiq_sniff(to, 1000000000u);
 	char what[128];
 	if (answered)
@@ -354,10 +399,10 @@ ring_stall_warn(struct lwkt_cpu *gd, struct lwkt_cpu *to,
 			 "signal in 1 s)");
 	fprintf(stderr, "lwkt: ipiq watchdog: cpu %d -> cpu %d not draining "
 		"for %.3f s: ring full (windex %llu, rindex %llu, %u "
-		"entries); cpu %d runs %s\n", gd->gd_cpuid, to->gd_cpuid,
+		"entries); cpu %d runs %s%s\n", gd->gd_cpuid, to->gd_cpuid,
 		(double)waited_ns / 1e9, (unsigned long long)w,
 		(unsigned long long)r->ir_rcache, lwkt_rt->rt_ipiq_size,
-		to->gd_cpuid, what);
+		to->gd_cpuid, what, host);
 }
 
 /* Runs our own incoming IPIs while we wait on someone else. */
@@ -438,6 +483,8 @@ ring_wait(struct lwkt_cpu *gd, struct lwkt_cpu *to, struct lwkt_ipiring *r,
 	uint64_t w = r->ir_windex, t0 = 0, now = 0;
 	int64_t bound = lwkt_rt->rt_ipiq_watchdog_ns;
 	bool warned = false;
+	struct host_sample hs = { 0 };
+	bool sampled = false;
 
 	/* The entries we hold fill the ring too: the target must see them
 	 * to drain it. */
@@ -464,8 +511,14 @@ ring_wait(struct lwkt_cpu *gd, struct lwkt_cpu *to, struct lwkt_ipiring *r,
 				t0 = now;
 			else if (!warned && !r->ir_stalled &&
 				 (int64_t)(now - t0) > bound) {
-				ring_stall_warn(gd, to, r, w, now - t0);
+				ring_stall_warn(gd, to, r, w, now - t0, &hs);
 				warned = r->ir_stalled = true;
+			} else if (!sampled && (int64_t)(now - t0) > bound / 2) {
+				/* Half way: the host's account from here
+				 * to the warning (a file read: only the
+				 * long waits pay it). */
+				host_sample(to, &hs);
+				sampled = true;
 			}
 		}
 	}

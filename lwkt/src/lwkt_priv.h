@@ -235,6 +235,9 @@ struct lwkt_cpu {
 	int gd_cpuid;
 	unsigned gd_pu;
 	pthread_t gd_pthread;
+	/* The host thread's kernel id (lwkt_cpu_host_sched): written by
+	 * that thread before cs_done's release store, read-only after. */
+	pid_t gd_host_tid;
 	struct lwkt_thread *gd_curthread;	/* own cpu only */
 	struct lwkt_thread gd_idlethread;	/* scheduler context */
 	/* Run queue: one doubly-linked list per priority, bitmap of the

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lwkt/crit.h"
 #include "lwkt/ipiq.h"
@@ -145,6 +146,65 @@ START_TEST(t_migrate)
 	lwkt_join(t);
 	ck_assert_int_eq(atomic_load(&mig_ok), 1);
 	lwkt_shutdown();
+}
+END_TEST
+
+/* ---- the host scheduler's account of a cpu's host thread ---- */
+static _Atomic uint64_t hs_spun_ns;
+
+/* Spins 30 ms of its host thread's CPU time: lwkt threads run on their
+ * cpu's host thread, so that thread's schedstat run time grows as much
+ * (whatever the load: CPU time, not wall time). */
+static void
+hs_spinner(void *arg)
+{
+	(void)arg;
+	struct timespec a, b;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	do
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	while ((b.tv_sec - a.tv_sec) * 1000000000ll + b.tv_nsec - a.tv_nsec <
+	       30000000);
+	atomic_store(&hs_spun_ns, (uint64_t)((b.tv_sec - a.tv_sec) *
+			1000000000ll + b.tv_nsec - a.tv_nsec));
+}
+
+START_TEST(t_cpu_host_sched)
+{
+	uint64_t r0, w0, r1, w1, ro, wo;
+	ck_assert_int_eq(lwkt_cpu_host_sched(0, &r0, &w0), EINVAL);	/* not started */
+	int n = lt_start(NULL);
+	if (access("/proc/self/schedstat", R_OK) != 0) {
+		lwkt_shutdown();
+		LTEST_SKIP("no /proc/PID/schedstat (a kernel without "
+			   "CONFIG_SCHED_INFO)");
+	}
+	ck_assert_int_eq(lwkt_cpu_host_sched(-1, &r0, &w0), EINVAL);
+	ck_assert_int_eq(lwkt_cpu_host_sched(n, &r0, &w0), EINVAL);
+	int c = n - 1, other = n > 1 ? 0 : -1;
+	ck_assert_int_eq(lwkt_cpu_host_sched(c, &r0, &w0), 0);
+	if (other >= 0)
+		ck_assert_int_eq(lwkt_cpu_host_sched(other, &ro, &wo), 0);
+	lwkt_thread_t t;
+	ck_assert_int_eq(lwkt_create(hs_spinner, NULL, c, 0, &t, "spinner"), 0);
+	ck_assert_int_eq(lwkt_join(t), 0);
+	ck_assert_int_eq(lwkt_cpu_host_sched(c, &r1, &w1), 0);
+	/* Its cpu's host thread ran the 30 ms, and no time went back. */
+	ck_assert_uint_ge(atomic_load(&hs_spun_ns), 30000000);
+	ck_assert_msg(r1 - r0 >= 30000000 && w1 >= w0,
+		      "cpu %d's host thread: run %llu -> %llu ns, wait %llu -> %llu",
+		      c, (unsigned long long)r0, (unsigned long long)r1,
+		      (unsigned long long)w0, (unsigned long long)w1);
+	if (other >= 0) {
+		/* Another cpu's host thread, idle meanwhile: not that one. */
+		uint64_t r2, w2;
+		ck_assert_int_eq(lwkt_cpu_host_sched(other, &r2, &w2), 0);
+		ck_assert_msg(r2 - ro < 30000000, "cpu %d's run time grew "
+			      "%llu ns while cpu %d spun", other,
+			      (unsigned long long)(r2 - ro), c);
+	}
+	lwkt_shutdown();
+	ck_assert_int_eq(lwkt_cpu_host_sched(0, &r0, &w0), EINVAL);
 }
 END_TEST
 
@@ -420,6 +480,7 @@ add(Suite *s)
 	tcase_add_test(tc, t_thread_churn);
 	tcase_add_test(tc, t_priorities);
 	tcase_add_test(tc, t_migrate);
+	tcase_add_test(tc, t_cpu_host_sched);
 	tcase_add_test(tc, t_sleep_wakeup_cross_cpu);
 	tcase_add_test(tc, t_join_from_lwkt);
 	tcase_add_test(tc, t_bad_config);

@@ -112,6 +112,17 @@ unsigned lwkt_ipi_batch(void);
 /* The host PU (OS index) that cpu runs on. */
 unsigned lwkt_cpu_pu(int cpu);
 
+/*
+ * The host scheduler's account of cpu's host thread (Linux's
+ * /proc/PID/task/TID/schedstat): *run_ns on a PU, *wait_ns runnable on a
+ * run queue but not running, both since the thread started.  A stalled
+ * cpu whose wait grows while its run time stands still was starved by the
+ * host, not blocked by the runtime.  0, or ENOENT (no schedstat: kernel
+ * without CONFIG_SCHED_INFO), EINVAL (no such cpu), an errno of the read.
+ * Any thread may call it; it reads a file (not for fast paths).
+ */
+int lwkt_cpu_host_sched(int cpu, uint64_t *run_ns, uint64_t *wait_ns);
+
 /* This cpu's index, or -1 outside an LWKT thread (or cpu context). */
 int lwkt_mycpuid(void);
 
