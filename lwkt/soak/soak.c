@@ -196,39 +196,42 @@ stall(const char *who, double secs, double starved)
 {
 	soak_fail("STALL: %s made no progress for %.1f s (bound --stall %.1f "
 		  "s; not counted: %.1f s more in which a cpu's host thread "
-		  "waited for a PU)", who, secs, o->stall_s, starved);
+		  "was runnable without a PU)", who, secs, o->stall_s, starved);
 }
 
 /*
  * Host starvation is not a stall: on a 2-vCPU guest under load the
  * host's scheduler can leave a cpu's host thread runnable without a PU
- * for seconds.  g_starved_ns is a clock that advances, each watchdog
- * tick, by the largest run-queue wait any cpu's host thread gained in it
- * (lwkt_cpu_host_sched); a watched item's time without progress is the
- * wall time minus what that clock gained meanwhile.  A lost message
- * leaves the cpus asleep, which is no run-queue wait: still caught.
- * g_sched_lock keeps the reads off a runtime that lwkt_shutdown frees.
+ * for seconds.  g_starved_ns is a clock that advances by each watchdog
+ * tick in which some cpu's host thread ended runnable ('R') having run
+ * under a tenth of the tick (lwkt_cpu_host_sched; the kernel's run-queue
+ * wait only shows once a wait ends, so the state is read instead); a
+ * watched item's time without progress is the wall time minus what that
+ * clock gained meanwhile.  A lost message leaves the cpus asleep ('S')
+ * and a livelock keeps them running: both still caught.  g_sched_lock
+ * keeps the reads off a runtime that lwkt_shutdown frees.
  */
 static pthread_mutex_t g_sched_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool g_sched_off;	/* under g_sched_lock */
 static uint64_t g_starved_ns;	/* the watchdog's own */
 
 static void
-starved_tick(uint64_t *prev_wait, uint64_t tick_ns)
+starved_tick(uint64_t *prev_run, uint64_t tick_ns)
 {
-	uint64_t gain = 0;
+	bool starved = false;
 	pthread_mutex_lock(&g_sched_lock);
 	for (int c = 0; c < soak_ncpu && !g_sched_off; c++) {
-		uint64_t run, wait;
-		if (lwkt_cpu_host_sched(c, &run, &wait) != 0)
+		struct lwkt_host_sched hs;
+		if (lwkt_cpu_host_sched(c, &hs) != 0)
 			continue;
-		if (prev_wait[c] != 0 && wait > prev_wait[c] &&
-		    wait - prev_wait[c] > gain)
-			gain = wait - prev_wait[c];
-		prev_wait[c] = wait;
+		if (prev_run[c] != 0 && hs.hs_state == 'R' &&
+		    hs.hs_run_ns - prev_run[c] < tick_ns / 10)
+			starved = true;
+		prev_run[c] = hs.hs_run_ns;
 	}
 	pthread_mutex_unlock(&g_sched_lock);
-	g_starved_ns += gain < tick_ns ? gain : tick_ns;
+	if (starved)
+		g_starved_ns += tick_ns;
 }
 
 static void *
@@ -242,7 +245,7 @@ watchdog_main(void *arg)
 	/* g_starved_ns when since[i] was set */
 	uint64_t *since_st = calloc((size_t)g_nactors + LWKT_MAXCPU,
 				    sizeof *since_st);
-	uint64_t prev_wait[LWKT_MAXCPU] = { 0 };
+	uint64_t prev_run[LWKT_MAXCPU] = { 0 };
 	if (!last || !since || !since_st)
 		soak_fail("watchdog: out of memory");
 	uint64_t bound = (uint64_t)(o->stall_s * 1e9), epoch = ~0ull;
@@ -251,7 +254,7 @@ watchdog_main(void *arg)
 		struct timespec ts = {0, 50000000};
 		nanosleep(&ts, NULL);
 		uint64_t now = lwkt_now_ns();
-		starved_tick(prev_wait, now - tick_t);
+		starved_tick(prev_run, now - tick_t);
 		tick_t = now;
 		uint64_t ep = atomic_load(&g_pause_epoch);
 		if (atomic_load(&g_pause) || ep != epoch) {
@@ -373,7 +376,8 @@ usage(FILE *f)
 "                        (default 8)\n"
 "      --stall=SECS      watchdog bound: an actor or a cpu without progress\n"
 "                        that long fails the run (default 10); time in which\n"
-"                        a cpu's host thread waited for a PU is not counted\n"
+"                        a cpu's host thread was runnable without a PU is\n"
+"                        not counted\n"
 "      --progress=SECS   a progress line every SECS (0: none; default 10)\n"
 "      --seed=N          random seed (default 1)\n"
 "  -h, --help            this text\n"

@@ -460,34 +460,54 @@ lwkt_cpu_pu(int cpu)
 	return lwkt_rt->rt_cpu[cpu]->gd_pu;
 }
 
-int
-lwkt_cpu_host_sched(int cpu, uint64_t *run_ns, uint64_t *wait_ns)
+/* Reads /proc/self/task/TID/NAME into buf (NUL-terminated); 0 or an
+ * errno.  open/read: the IPI watchdog calls this from the SIGURG
+ * handler's IPIs too. */
+static int
+read_task_file(pid_t tid, const char *name, char *buf, size_t size)
 {
-	if (lwkt_rt == NULL || cpu < 0 || cpu >= lwkt_rt->rt_ncpus)
-		return EINVAL;
-	/* Fields: ns on a PU, ns waiting on a run queue, timeslices
-	 * (Documentation/scheduler/sched-stats.rst).  open/read: the IPI
-	 * watchdog calls this from the SIGURG handler's IPIs too. */
-	char path[64], buf[96];
-	snprintf(path, sizeof path, "/proc/self/task/%d/schedstat",
-		 (int)lwkt_rt->rt_cpu[cpu]->gd_host_tid);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
+	ssize_t n = read(fd, buf, size - 1);
 	int e = n < 0 ? errno : 0;
 	close(fd);
 	if (n <= 0)
 		return e ? e : EIO;
 	buf[n] = '\0';
+	return 0;
+}
+
+int
+lwkt_cpu_host_sched(int cpu, struct lwkt_host_sched *hs)
+{
+	if (lwkt_rt == NULL || cpu < 0 || cpu >= lwkt_rt->rt_ncpus)
+		return EINVAL;
+	pid_t tid = lwkt_rt->rt_cpu[cpu]->gd_host_tid;
+	/* schedstat: ns on a PU, ns waiting on a run queue, timeslices
+	 * (Documentation/scheduler/sched-stats.rst). */
+	char buf[512];
+	int e = read_task_file(tid, "schedstat", buf, sizeof buf);
+	if (e != 0)
+		return e;
 	char *end;
 	errno = 0;
 	unsigned long long r = strtoull(buf, &end, 10);
 	unsigned long long w = strtoull(end, &end, 10);
 	if (errno != 0 || end == buf)
 		return EIO;
-	*run_ns = r;
-	*wait_ns = w;
+	/* stat: "pid (comm) state ...": the comm may hold ") ", so the
+	 * state follows the last ')'. */
+	if ((e = read_task_file(tid, "stat", buf, sizeof buf)) != 0)
+		return e;
+	char *p = strrchr(buf, ')');
+	if (p == NULL || p[1] != ' ' || p[2] == '\0')
+		return EIO;
+	hs->hs_run_ns = r;
+	hs->hs_wait_ns = w;
+	hs->hs_state = p[2];
 	return 0;
 }
 

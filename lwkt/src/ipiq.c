@@ -340,21 +340,21 @@ _lwkt_ipiq_sniff(struct lwkt_cpu *to, uint64_t timeout_ns)
 /*
  * The host scheduler's account of the target's host thread over the
  * last part of the wait (from *hs, sampled at half the bound, to now):
- * whether it ran and did not drain, slept, or waited for a PU the host
- * did not give it (a 2-vCPU guest under load starves a runnable thread
- * for seconds).  Empty when schedstat cannot be read.
+ * whether it ran and did not drain, slept, or is runnable without a PU
+ * from the host (a 2-vCPU guest under load starves a runnable thread for
+ * seconds).  Empty when /proc cannot be read.
  */
 struct host_sample {
 	bool hs_ok;
-	uint64_t hs_t, hs_run, hs_wait;
+	uint64_t hs_t;
+	struct lwkt_host_sched hs_sched;
 };
 
 static void
 host_sample(struct lwkt_cpu *to, struct host_sample *hs)
 {
 	hs->hs_t = lwkt_now_ns();
-	hs->hs_ok = lwkt_cpu_host_sched(to->gd_cpuid, &hs->hs_run,
-					&hs->hs_wait) == 0;
+	hs->hs_ok = lwkt_cpu_host_sched(to->gd_cpuid, &hs->hs_sched) == 0;
 }
 
 static void
@@ -369,14 +369,13 @@ host_since(struct lwkt_cpu *to, const struct host_sample *a, char *buf,
 	if (!b.hs_ok || b.hs_t <= a->hs_t)
 		return;
 	double win = (double)(b.hs_t - a->hs_t) / 1e9;
-	double run = (double)(b.hs_run - a->hs_run) / 1e9;
-	double wait = (double)(b.hs_wait - a->hs_wait) / 1e9;
+	double run = (double)(b.hs_sched.hs_run_ns - a->hs_sched.hs_run_ns) / 1e9;
 	const char *why = run >= win / 2 ? "it ran: not draining" :
-		wait >= win / 2 ? "starved by the host's scheduler" :
-		"mostly asleep";
+		b.hs_sched.hs_state == 'R' ? "runnable, barely ran: starved "
+		"by the host's scheduler" : "it sleeps";
 	snprintf(buf, n, "; its host thread (tid %d) in the last %.3f s: on "
-		 "a PU %.3f s, runnable without a PU %.3f s (%s)",
-		 (int)to->gd_host_tid, win, run, wait, why);
+		 "a PU %.3f s, state %c now (%s)", (int)to->gd_host_tid, win,
+		 run, b.hs_sched.hs_state, why);
 }
 
 static void

@@ -422,7 +422,7 @@ START_TEST(t_ipiq_watchdog)
 		if (access("/proc/self/schedstat", R_OK) == 0)
 			ck_assert_msg(strstr(text, "; its host thread (tid ") &&
 				      strstr(text, " s: on a PU ") &&
-				      strstr(text, " s, runnable without a PU "),
+				      strstr(text, " s, state "),
 				      "hard=%d: warning lacks the host thread's "
 				      "account: %s", hard, text);
 

@@ -171,40 +171,46 @@ hs_spinner(void *arg)
 
 START_TEST(t_cpu_host_sched)
 {
-	uint64_t r0, w0, r1, w1, ro, wo;
-	ck_assert_int_eq(lwkt_cpu_host_sched(0, &r0, &w0), EINVAL);	/* not started */
+	struct lwkt_host_sched h0, h1, ho;
+	ck_assert_int_eq(lwkt_cpu_host_sched(0, &h0), EINVAL);	/* not started */
 	int n = lt_start(NULL);
 	if (access("/proc/self/schedstat", R_OK) != 0) {
 		lwkt_shutdown();
 		LTEST_SKIP("no /proc/PID/schedstat (a kernel without "
 			   "CONFIG_SCHED_INFO)");
 	}
-	ck_assert_int_eq(lwkt_cpu_host_sched(-1, &r0, &w0), EINVAL);
-	ck_assert_int_eq(lwkt_cpu_host_sched(n, &r0, &w0), EINVAL);
+	ck_assert_int_eq(lwkt_cpu_host_sched(-1, &h0), EINVAL);
+	ck_assert_int_eq(lwkt_cpu_host_sched(n, &h0), EINVAL);
 	int c = n - 1, other = n > 1 ? 0 : -1;
-	ck_assert_int_eq(lwkt_cpu_host_sched(c, &r0, &w0), 0);
+	ck_assert_int_eq(lwkt_cpu_host_sched(c, &h0), 0);
+	ck_assert_msg(strchr("RSD", h0.hs_state) != NULL, "state '%c'",
+		      h0.hs_state);
 	if (other >= 0)
-		ck_assert_int_eq(lwkt_cpu_host_sched(other, &ro, &wo), 0);
+		ck_assert_int_eq(lwkt_cpu_host_sched(other, &ho), 0);
 	lwkt_thread_t t;
 	ck_assert_int_eq(lwkt_create(hs_spinner, NULL, c, 0, &t, "spinner"), 0);
 	ck_assert_int_eq(lwkt_join(t), 0);
-	ck_assert_int_eq(lwkt_cpu_host_sched(c, &r1, &w1), 0);
+	ck_assert_int_eq(lwkt_cpu_host_sched(c, &h1), 0);
 	/* Its cpu's host thread ran the 30 ms, and no time went back. */
 	ck_assert_uint_ge(atomic_load(&hs_spun_ns), 30000000);
-	ck_assert_msg(r1 - r0 >= 30000000 && w1 >= w0,
+	ck_assert_msg(h1.hs_run_ns - h0.hs_run_ns >= 30000000 &&
+		      h1.hs_wait_ns >= h0.hs_wait_ns,
 		      "cpu %d's host thread: run %llu -> %llu ns, wait %llu -> %llu",
-		      c, (unsigned long long)r0, (unsigned long long)r1,
-		      (unsigned long long)w0, (unsigned long long)w1);
+		      c, (unsigned long long)h0.hs_run_ns,
+		      (unsigned long long)h1.hs_run_ns,
+		      (unsigned long long)h0.hs_wait_ns,
+		      (unsigned long long)h1.hs_wait_ns);
 	if (other >= 0) {
 		/* Another cpu's host thread, idle meanwhile: not that one. */
-		uint64_t r2, w2;
-		ck_assert_int_eq(lwkt_cpu_host_sched(other, &r2, &w2), 0);
-		ck_assert_msg(r2 - ro < 30000000, "cpu %d's run time grew "
-			      "%llu ns while cpu %d spun", other,
-			      (unsigned long long)(r2 - ro), c);
+		struct lwkt_host_sched h2;
+		ck_assert_int_eq(lwkt_cpu_host_sched(other, &h2), 0);
+		ck_assert_msg(h2.hs_run_ns - ho.hs_run_ns < 30000000,
+			      "cpu %d's run time grew %llu ns while cpu %d "
+			      "spun", other, (unsigned long long)
+			      (h2.hs_run_ns - ho.hs_run_ns), c);
 	}
 	lwkt_shutdown();
-	ck_assert_int_eq(lwkt_cpu_host_sched(0, &r0, &w0), EINVAL);
+	ck_assert_int_eq(lwkt_cpu_host_sched(0, &h0), EINVAL);
 }
 END_TEST
 

@@ -114,14 +114,24 @@ unsigned lwkt_cpu_pu(int cpu);
 
 /*
  * The host scheduler's account of cpu's host thread (Linux's
- * /proc/PID/task/TID/schedstat): *run_ns on a PU, *wait_ns runnable on a
- * run queue but not running, both since the thread started.  A stalled
- * cpu whose wait grows while its run time stands still was starved by the
- * host, not blocked by the runtime.  0, or ENOENT (no schedstat: kernel
- * without CONFIG_SCHED_INFO), EINVAL (no such cpu), an errno of the read.
- * Any thread may call it; it reads a file (not for fast paths).
+ * /proc/PID/task/TID/schedstat and stat), since the thread started.  A
+ * cpu that makes no progress while its state is 'R' and its run time
+ * stands still is starved by the host (a guest's vCPUs under load), not
+ * blocked by the runtime, which would leave it asleep ('S').
  */
-int lwkt_cpu_host_sched(int cpu, uint64_t *run_ns, uint64_t *wait_ns);
+struct lwkt_host_sched {
+	uint64_t hs_run_ns;	/* on a PU */
+	uint64_t hs_wait_ns;	/* runnable on a run queue: the kernel adds a
+				 * wait when it ends, so one under way does
+				 * not show (look at hs_state) */
+	char hs_state;		/* now: 'R' running or runnable, 'S' asleep,
+				 * ... (proc(5), /proc/PID/stat field 3) */
+};
+
+/* Fills *hs for cpu.  0, or ENOENT (no schedstat: a kernel without
+ * CONFIG_SCHED_INFO), EINVAL (no such cpu), EIO or an errno of the read.
+ * Any thread may call it; it reads two files (not for fast paths). */
+int lwkt_cpu_host_sched(int cpu, struct lwkt_host_sched *hs);
 
 /* This cpu's index, or -1 outside an LWKT thread (or cpu context). */
 int lwkt_mycpuid(void);
