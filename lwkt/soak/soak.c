@@ -234,22 +234,38 @@ starved_tick(uint64_t *prev_run, uint64_t tick_ns)
 		g_starved_ns += tick_ns;
 }
 
+/* One watched item (an actor, a cpu): its progress counter as last
+ * seen, since when (0: restart the clock), and g_starved_ns then. */
+struct wd_item {
+	uint64_t last, since, since_st;
+};
+
+/* The time item w has made no progress, host starvation not counted (0
+ * when its counter v moved); *starved: the time not counted. */
+static uint64_t
+wd_idle(struct wd_item *w, uint64_t v, uint64_t now, uint64_t *starved)
+{
+	if (w->since == 0 || v != w->last) {
+		w->last = v;
+		w->since = now;
+		w->since_st = g_starved_ns;
+		return 0;
+	}
+	*starved = g_starved_ns - w->since_st;
+	return now - w->since - *starved;
+}
+
 static void *
 watchdog_main(void *arg)
 {
 	(void)arg;
-	uint64_t *last = calloc((size_t)g_nactors + LWKT_MAXCPU,
-				sizeof *last);
-	uint64_t *since = calloc((size_t)g_nactors + LWKT_MAXCPU,
-				 sizeof *since);
-	/* g_starved_ns when since[i] was set */
-	uint64_t *since_st = calloc((size_t)g_nactors + LWKT_MAXCPU,
-				    sizeof *since_st);
+	struct wd_item *wd = calloc((size_t)g_nactors + LWKT_MAXCPU,
+				    sizeof *wd);
 	uint64_t prev_run[LWKT_MAXCPU] = { 0 };
-	if (!last || !since || !since_st)
+	if (!wd)
 		soak_fail("watchdog: out of memory");
 	uint64_t bound = (uint64_t)(o->stall_s * 1e9), epoch = ~0ull;
-	uint64_t tick_t = lwkt_now_ns();
+	uint64_t tick_t = lwkt_now_ns(), idle, starved;
 	while (!atomic_load(&g_wd_stop)) {
 		struct timespec ts = {0, 50000000};
 		nanosleep(&ts, NULL);
@@ -261,7 +277,7 @@ watchdog_main(void *arg)
 			/* Idle phase: nothing has to progress. */
 			epoch = ep;
 			for (int i = 0; i < g_nactors + LWKT_MAXCPU; i++)
-				since[i] = 0;
+				wd[i].since = 0;
 			continue;
 		}
 		for (int i = 0; i < g_nactors; i++) {
@@ -271,41 +287,30 @@ watchdog_main(void *arg)
 			if (atomic_load_explicit(&a->a_state,
 			    memory_order_relaxed) == soak_mix_state) {
 				/* Paced: its clients are timed instead. */
-				since[i] = 0;
+				wd[i].since = 0;
 				continue;
 			}
-			uint64_t v = atomic_load_explicit(&a->a_progress,
-						memory_order_relaxed);
-			if (since[i] == 0 || v != last[i]) {
-				last[i] = v;
-				since[i] = now;
-				since_st[i] = g_starved_ns;
-			} else if (now - since[i] - (g_starved_ns -
-				   since_st[i]) > bound) {
+			idle = wd_idle(&wd[i], atomic_load_explicit(
+				       &a->a_progress, memory_order_relaxed),
+				       now, &starved);
+			if (idle > bound) {
 				char who[96];
 				snprintf(who, sizeof who, "actor %s (%s)",
 					 a->a_name, atomic_load(&a->a_state));
-				stall(who, (double)(now - since[i] -
-				      (g_starved_ns - since_st[i])) / 1e9,
-				      (double)(g_starved_ns - since_st[i]) / 1e9);
+				stall(who, (double)idle / 1e9,
+				      (double)starved / 1e9);
 			}
 		}
 		uint64_t st = atomic_load(&g_stop_ns);
 		for (int c = 0; c < soak_ncpu && st == 0; c++) {
-			int i = g_nactors + c;
-			uint64_t v = atomic_load_explicit(&g_cpu_progress[c].v,
-						memory_order_relaxed);
-			if (since[i] == 0 || v != last[i]) {
-				last[i] = v;
-				since[i] = now;
-				since_st[i] = g_starved_ns;
-			} else if (now - since[i] - (g_starved_ns -
-				   since_st[i]) > bound) {
+			idle = wd_idle(&wd[g_nactors + c], atomic_load_explicit(
+				       &g_cpu_progress[c].v,
+				       memory_order_relaxed), now, &starved);
+			if (idle > bound) {
 				char who[32];
 				snprintf(who, sizeof who, "cpu %d", c);
-				stall(who, (double)(now - since[i] -
-				      (g_starved_ns - since_st[i])) / 1e9,
-				      (double)(g_starved_ns - since_st[i]) / 1e9);
+				stall(who, (double)idle / 1e9,
+				      (double)starved / 1e9);
 			}
 		}
 		/* The end (drain, joins, quits, shutdown) is bounded too
@@ -313,9 +318,7 @@ watchdog_main(void *arg)
 		if (st != 0 && now - st > 2 * bound + 5000000000ull)
 			stall("the shutdown", (double)(now - st) / 1e9, 0);
 	}
-	free(last);
-	free(since);
-	free(since_st);
+	free(wd);
 	return NULL;
 }
 
