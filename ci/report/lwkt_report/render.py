@@ -104,7 +104,7 @@ def markdown(rep):
         L.append("")
         L.append("**UNKNOWN** (%d, undecided within the budget): " % len(unk) + ", ".join(
             "`%s` %s %s%s" % (r["key"], pct(r["effect"]), ci_str(r["ci"]),
-                              " (%s)" % r["reason"] if "floor alone" in r.get("reason", "") else "")
+                              " (%s)" % r["reason"] if "raw_effect" in r else "")
             if r["effect"] is not None
             else "`%s` (%s)" % (r["key"], r["reason"]) for r in unk[:12]) +
             (" and %d more (report.html)" % more if more > 0 else ""))

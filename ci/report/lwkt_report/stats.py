@@ -264,6 +264,7 @@ def compare(base, head, cfg):
             if fm and fm["verdict"] in (SLOWER, FASTER) and res["verdict"] in (SLOWER, FASTER):
                 rw = decide(xr, yr, cfg)
                 if rw["ci"] is not None and rw["ci"][0] <= 0 <= rw["ci"][1]:
+                    # raw_effect marks this case (render.py names it).
                     res.update(verdict=UNKNOWN, raw_effect=rw["effect"],
                                reason="floor %s moved %+.0f%% between the sides and the raw "
                                "times did not (%+.1f%%, CI holds 0): the ratio moved with the "
