@@ -87,6 +87,22 @@ lwkt_traps() {
 	trap 'lwkt_on_signal HUP' HUP
 }
 
+# lwkt_pool JOBS FN ARG...: FN ARG for each ARG in the background, at
+# most JOBS at a time; returns when all are done.  Run it through
+# lwkt_run: it ignores SIGINT and SIGQUIT itself, so that a Ctrl-C leaves
+# it alive until lwkt_run's handler has found its whole tree.
+lwkt_pool() {
+	local jobs=$1 fn=$2 a n=0
+	shift 2
+	trap '' INT QUIT
+	for a in "$@"; do
+		if [ "$n" -ge "$jobs" ]; then wait -n; n=$((n - 1)); fi
+		"$fn" "$a" &
+		n=$((n + 1))
+	done
+	wait
+}
+
 lwkt_run() {
 	# A background job of a script starts with SIGINT and SIGQUIT
 	# ignored, and would pass that on to every program below it (a
